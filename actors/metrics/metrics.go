@@ -1,0 +1,69 @@
+// Package metrics holds SpO₂'s Prometheus collectors, registered on one
+// registry that /metrics serves.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are every collector SpO₂ exports. All names start with "spo2_".
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	URLsByState     *prometheus.GaugeVec   // spo2_urls{state}
+	Probes          *prometheus.CounterVec // spo2_probes_total{outcome}: healthy, unhealthy, refused, timeout, …
+	ProbeLatency    prometheus.Histogram   // spo2_probe_duration_seconds
+	ScheduleLag     prometheus.Histogram   // spo2_schedule_lag_seconds: probe start minus its scheduled time
+	ProbesInFlight  prometheus.Gauge       // spo2_probes_in_flight
+	ProbesSkipped   prometheus.Counter     // spo2_probes_skipped_total: a tick came while the previous probe still ran
+	StateChanges    *prometheus.CounterVec // spo2_state_changes_total{state}
+	EventsBroadcast *prometheus.CounterVec // spo2_events_broadcast_total{type}
+	WSClients       prometheus.Gauge       // spo2_websocket_clients
+	WSDropped       *prometheus.CounterVec // spo2_websocket_disconnects_total{reason}
+	StoreWrites     *prometheus.CounterVec // spo2_store_writes_total{kind}: group commits
+	StoreWriteTime  prometheus.Histogram   // spo2_store_commit_duration_seconds
+	ActorRestarts   prometheus.Counter     // spo2_actor_restarts_total
+	SlackMessages   *prometheus.CounterVec // spo2_slack_messages_total{kind}: batch, mass_failure, mass_recovery
+	SlackEvents     prometheus.Counter     // spo2_slack_events_delivered_total
+	SlackRetries    *prometheus.CounterVec // spo2_slack_retries_total{reason}
+	SlackFolded     prometheus.Counter     // spo2_slack_events_folded_total: folded into "…and N more"
+	SlackBacklog    prometheus.Gauge       // spo2_slack_backlog
+	HTTPRequests    *prometheus.CounterVec // spo2_http_requests_total{route,code}
+}
+
+// New creates and registers every collector on a fresh registry, with the Go
+// runtime and process collectors.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	m := &Metrics{Registry: r}
+
+	m.URLsByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spo2_urls", Help: "Registered URLs by current state."}, []string{"state"})
+	m.Probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_probes_total", Help: "Probes by outcome: healthy, unhealthy, or the error kind of an unreachable probe."}, []string{"outcome"})
+	m.ProbeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_probe_duration_seconds", Help: "Time from sending a probe to its outcome.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)})
+	m.ScheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_schedule_lag_seconds", Help: "Delay between a probe's scheduled time and its start.", Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}})
+	m.ProbesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_probes_in_flight", Help: "Probes currently running."})
+	m.ProbesSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_skipped_total", Help: "Ticks skipped because the URL's previous probe was still running."})
+	m.StateChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_state_changes_total", Help: "State changes by new state."}, []string{"state"})
+	m.EventsBroadcast = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_events_broadcast_total", Help: "Events fanned out to subscribers, by type."}, []string{"type"})
+	m.WSClients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_websocket_clients", Help: "Connected WebSocket clients."})
+	m.WSDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_websocket_disconnects_total", Help: "WebSocket disconnections by reason."}, []string{"reason"})
+	m.StoreWrites = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_store_commits_total", Help: "Group commits to the store, by kind (durable, status)."}, []string{"kind"})
+	m.StoreWriteTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_store_commit_duration_seconds", Help: "Duration of one durable group commit, fsync included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
+	m.ActorRestarts = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_actor_restarts_total", Help: "URL actors restarted after a panic."})
+	m.SlackMessages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_slack_messages_total", Help: "Slack messages delivered, by kind."}, []string{"kind"})
+	m.SlackEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_slack_events_delivered_total", Help: "State-change events delivered to Slack."})
+	m.SlackRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_slack_retries_total", Help: "Slack delivery retries, by reason (429, 5xx, network)."}, []string{"reason"})
+	m.SlackFolded = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_slack_events_folded_total", Help: "Events folded into an '…and N more changes' line because the backlog was full."})
+	m.SlackBacklog = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_slack_backlog", Help: "Events waiting for Slack delivery."})
+	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_http_requests_total", Help: "API requests by route and status code."}, []string{"route", "code"})
+
+	for _, c := range []prometheus.Collector{m.URLsByState, m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
+		m.ProbesSkipped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
+		m.ActorRestarts, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
+		f(c)
+	}
+	return m
+}

@@ -1,0 +1,79 @@
+package actors
+
+import (
+	"sync"
+
+	"github.com/spo2/spo2/actors/readmodel"
+)
+
+// Subscriber is one stream client's (a WebSocket connection's) view of the
+// broadcaster: a snapshot taken when it subscribed, then a bounded queue of
+// encoded events. The broadcaster never waits for a subscriber: when the
+// queue is full the subscriber is cut, Done closes and Reason says why.
+type Subscriber struct {
+	snapshot chan []readmodel.Ref
+	events   chan []byte
+	done     chan struct{}
+	once     sync.Once
+	reason   string
+}
+
+// Disconnect reasons reported by Subscriber.Reason.
+const (
+	ReasonTooSlow  = "too_slow"
+	ReasonShutdown = "shutdown"
+	ReasonClosed   = "closed"
+)
+
+// NewSubscriber makes a subscriber whose queue holds at most queue events.
+func NewSubscriber(queue int) *Subscriber {
+	if queue < 1 {
+		queue = 1
+	}
+	return &Subscriber{
+		snapshot: make(chan []readmodel.Ref, 1),
+		events:   make(chan []byte, queue),
+		done:     make(chan struct{}),
+	}
+}
+
+// Snapshot delivers, once, every record as it was when the subscription took
+// effect. Every event after that moment arrives on Events.
+func (s *Subscriber) Snapshot() <-chan []readmodel.Ref { return s.snapshot }
+
+// Events delivers each event as its JSON object.
+func (s *Subscriber) Events() <-chan []byte { return s.events }
+
+// Done is closed when the subscriber is cut or closed.
+func (s *Subscriber) Done() <-chan struct{} { return s.done }
+
+// Reason says why Done closed.
+func (s *Subscriber) Reason() string {
+	<-s.done
+	return s.reason
+}
+
+// Close ends the subscription with the given reason. It is idempotent: the
+// first reason wins.
+func (s *Subscriber) Close(reason string) {
+	s.once.Do(func() {
+		s.reason = reason
+		close(s.done)
+	})
+}
+
+// offer queues one event without blocking; it reports false when the queue is
+// full or the subscriber is gone.
+func (s *Subscriber) offer(event []byte) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.events <- event:
+		return true
+	default:
+		return false
+	}
+}
