@@ -40,7 +40,6 @@ func New() *Metrics {
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &Metrics{Registry: r}
 
-	m.URLsByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spo2_urls", Help: "Registered URLs by current state."}, []string{"state"})
 	m.Probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_probes_total", Help: "Probes by outcome: healthy, unhealthy, or the error kind of an unreachable probe."}, []string{"outcome"})
 	m.ProbeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_probe_duration_seconds", Help: "Time from sending a probe to its outcome.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)})
 	m.ScheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_schedule_lag_seconds", Help: "Delay between a probe's scheduled time and its start.", Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}})
@@ -60,10 +59,30 @@ func New() *Metrics {
 	m.SlackBacklog = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_slack_backlog", Help: "Events waiting for Slack delivery."})
 	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_http_requests_total", Help: "API requests by route and status code."}, []string{"route", "code"})
 
-	for _, c := range []prometheus.Collector{m.URLsByState, m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
+	for _, c := range []prometheus.Collector{m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
 		m.ProbesSkipped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
 		m.ActorRestarts, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
 		f(c)
 	}
 	return m
+}
+
+// CountURLs registers spo2_urls{state}, computed at each scrape by counts
+// (state name → number of URLs), so it can never drift from the read model.
+func (m *Metrics) CountURLs(counts func() map[string]int) {
+	m.Registry.MustRegister(&urlCounter{counts: counts,
+		desc: prometheus.NewDesc("spo2_urls", "Registered URLs by current state.", []string{"state"}, nil)})
+}
+
+type urlCounter struct {
+	counts func() map[string]int
+	desc   *prometheus.Desc
+}
+
+func (u *urlCounter) Describe(ch chan<- *prometheus.Desc) { ch <- u.desc }
+
+func (u *urlCounter) Collect(ch chan<- prometheus.Metric) {
+	for state, n := range u.counts() {
+		ch <- prometheus.MustNewConstMetric(u.desc, prometheus.GaugeValue, float64(n), state)
+	}
 }

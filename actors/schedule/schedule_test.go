@@ -1,0 +1,120 @@
+package schedule
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestEveryFiresOnItsOwnGridWithoutDrift(t *testing.T) {
+	s := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+
+	first := time.Now().Add(10 * time.Millisecond)
+	period := 20 * time.Millisecond
+	got := make(chan time.Time, 10)
+	tm := s.Every(first, period, func(at time.Time) { got <- at })
+	defer tm.Stop()
+	for i := 0; i < 5; i++ {
+		at := <-got
+		want := first.Add(time.Duration(i) * period)
+		if !at.Equal(want) {
+			t.Fatalf("firing %d scheduled at %v, want %v (grid drifted)", i, at, want)
+		}
+	}
+}
+
+func TestStopPreventsFurtherFirings(t *testing.T) {
+	s := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+
+	var mu sync.Mutex
+	fired := 0
+	firstFire := make(chan struct{})
+	var tm *Timer
+	tm = s.Every(time.Now(), time.Hour, func(time.Time) {
+		mu.Lock()
+		fired++
+		mu.Unlock()
+		close(firstFire)
+	})
+	<-firstFire
+	tm.Stop()
+	tm.Stop() // idempotent
+	if s.Len() != 0 {
+		t.Fatalf("Len after Stop = %d, want 0", s.Len())
+	}
+	// A second timer proves the loop kept running after the stop.
+	done := make(chan struct{})
+	s.Every(time.Now(), time.Hour, func(time.Time) { close(done) })
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if fired != 1 {
+		t.Fatalf("stopped timer fired %d times, want 1", fired)
+	}
+}
+
+func TestManyTimersFireInOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		timers int
+	}{{"one", 1}, {"hundred", 100}, {"ten thousand", 10000}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			base := time.Now().Add(5 * time.Millisecond)
+			var mu sync.Mutex
+			var order []time.Time
+			var wg sync.WaitGroup
+			wg.Add(tc.timers)
+			for i := 0; i < tc.timers; i++ {
+				at := base.Add(time.Duration(tc.timers-i) * time.Microsecond)
+				var once sync.Once
+				s.Every(at, time.Hour, func(sched time.Time) {
+					once.Do(func() {
+						mu.Lock()
+						order = append(order, sched)
+						mu.Unlock()
+						wg.Done()
+					})
+				})
+			}
+			go s.Run(ctx)
+			wg.Wait()
+			for i := 1; i < len(order); i++ {
+				if order[i].Before(order[i-1]) {
+					t.Fatalf("firing %d (%v) before firing %d (%v)", i, order[i], i-1, order[i-1])
+				}
+			}
+		})
+	}
+}
+
+func TestLateFiringSkipsMissedPeriods(t *testing.T) {
+	s := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Scheduled 10 periods in the past: the first firing comes at once, the
+	// next one is on the grid in the future, not nine catch-up firings.
+	period := 50 * time.Millisecond
+	first := time.Now().Add(-10 * period)
+	got := make(chan time.Time, 4)
+	s.Every(first, period, func(at time.Time) { got <- at })
+	go s.Run(ctx)
+	<-got
+	second := <-got
+	if !second.After(first.Add(9 * period)) {
+		t.Fatalf("second firing scheduled at %v: missed periods were replayed", second.Sub(first))
+	}
+	if (second.Sub(first))%period != 0 {
+		t.Fatalf("second firing off the grid: %v", second.Sub(first))
+	}
+}

@@ -1,0 +1,274 @@
+package actors
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/metrics"
+	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/persistence"
+)
+
+// DurableStore applies registration changes durably and reports completion
+// asynchronously (persistence.Store does).
+type DurableStore interface {
+	Apply(ops []persistence.Op, done func(error))
+}
+
+// SupervisorConfig is what the supervisor needs besides its dependencies.
+type SupervisorConfig struct {
+	Defaults    health.Settings      // settings of a URL that overrides none
+	Loaded      []persistence.Loaded // registrations read at start-up
+	Store       DurableStore         //
+	Model       *readmodel.Model     //
+	Broadcaster *actor.PID           // receives Registered, StatusChanged, Removed
+	Checkers    *CheckerDeps         //
+	Metrics     *metrics.Metrics     //
+	Log         *slog.Logger         //
+}
+
+// Supervisor owns the set of registrations. It answers a Register or Remove
+// only after the change is durably written; then it updates the read model,
+// spawns, updates or stops the URL's checker, and publishes the event.
+// Changes are written in the order they arrive; the store's group committer
+// lets many be written with one fsync while the supervisor keeps working.
+//
+// It supervises its checkers: a checker that panics is restarted alone and
+// resumes from its read-model entry; nothing else is affected.
+type Supervisor struct {
+	cfg SupervisorConfig
+	// latest holds every registration including changes not yet committed;
+	// the read model holds only committed ones.
+	latest   map[string]*health.Registration
+	checkers map[string]*actor.PID
+}
+
+// RegisterItem is one URL to register or update. Data is the custom data (a
+// JSON value, never nil: "null" for none); Overrides change its settings.
+type RegisterItem struct {
+	URL       string
+	Data      json.RawMessage
+	Overrides health.Overrides
+}
+
+// Register asks to register or update items as one durable write. The reply
+// is a RegisterReply.
+type Register struct{ Items []RegisterItem }
+
+// ItemResult is the outcome of one RegisterItem: the record and whether it
+// was new, or the reason it was refused (bad settings).
+type ItemResult struct {
+	Record  health.Record
+	Created bool
+	Err     error
+}
+
+// RegisterReply answers Register. Err is set when the durable write failed;
+// then nothing was applied.
+type RegisterReply struct {
+	Results []ItemResult
+	Err     error
+}
+
+// Remove asks to stop checking URL and forget it. The reply is a RemoveReply.
+type Remove struct{ URL string }
+
+// RemoveReply answers Remove: Found is false for an unknown URL; Err is set
+// when the durable write failed.
+type RemoveReply struct {
+	Found bool
+	Data  json.RawMessage
+	Err   error
+}
+
+// ErrInvalidSettings marks an item refused for its settings.
+var ErrInvalidSettings = errors.New("invalid settings")
+
+type committed struct {
+	kind    string // "register" or "remove"
+	items   []pendingItem
+	replyTo *actor.PID
+	results []ItemResult
+	err     error
+}
+
+type pendingItem struct {
+	reg     *health.Registration // nil for a removal
+	prev    *health.Registration
+	url     string
+	created bool
+	resIdx  int
+}
+
+// NewSupervisorProps returns the props of the supervisor actor.
+func NewSupervisorProps(cfg SupervisorConfig) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &Supervisor{cfg: cfg}
+	}, actor.WithSupervisor(restartAlone{metrics: cfg.Metrics, log: cfg.Log}))
+}
+
+// Receive handles registrations, removals, commits and checker events.
+func (s *Supervisor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		s.start(ctx)
+	case Register:
+		s.register(ctx, msg)
+	case Remove:
+		s.remove(ctx, msg)
+	case committed:
+		s.applyCommitted(ctx, msg)
+	case checkerStatus:
+		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) {
+			ctx.Send(s.cfg.Broadcaster, msg.event)
+		}
+	case forwardPanic:
+		if pid, ok := s.checkers[msg.URL]; ok {
+			ctx.Send(pid, panicForTest{})
+		}
+	}
+}
+
+func (s *Supervisor) start(ctx actor.Context) {
+	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
+	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
+	now := time.Now()
+	for i := range s.cfg.Loaded {
+		l := &s.cfg.Loaded[i]
+		reg := l.Reg
+		st := l.Status
+		if st == nil {
+			st = &health.Status{State: health.Pending, Since: now}
+		}
+		s.latest[reg.URL] = &reg
+		entry := s.cfg.Model.Put(&reg, st)
+		s.checkers[reg.URL] = ctx.Spawn(newURLCheckerProps(s.cfg.Checkers, entry))
+	}
+	s.cfg.Loaded = nil // let the start-up slice be collected
+	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
+}
+
+func (s *Supervisor) register(ctx actor.Context, msg Register) {
+	now := time.Now().UTC()
+	results := make([]ItemResult, len(msg.Items))
+	var items []pendingItem
+	var ops []persistence.Op
+	for i, it := range msg.Items {
+		prev := s.latest[it.URL]
+		reg := &health.Registration{URL: it.URL, Data: it.Data, CreatedAt: now, UpdatedAt: now}
+		if prev == nil {
+			reg.Probe = it.Overrides.Apply(s.cfg.Defaults)
+		} else {
+			reg.Probe = it.Overrides.Apply(prev.Probe)
+			reg.CreatedAt = prev.CreatedAt
+		}
+		if err := reg.Probe.Validate(); err != nil {
+			results[i].Err = fmt.Errorf("%w: %v", ErrInvalidSettings, err)
+			continue
+		}
+		s.latest[it.URL] = reg
+		items = append(items, pendingItem{reg: reg, prev: prev, url: it.URL, created: prev == nil, resIdx: i})
+		ops = append(ops, persistence.Op{URL: it.URL, Reg: reg})
+	}
+	s.submit(ctx, committed{kind: "register", items: items, replyTo: ctx.Sender(), results: results}, ops)
+}
+
+func (s *Supervisor) remove(ctx actor.Context, msg Remove) {
+	prev := s.latest[msg.URL]
+	if prev == nil {
+		ctx.Respond(RemoveReply{Found: false})
+		return
+	}
+	delete(s.latest, msg.URL)
+	s.submit(ctx, committed{kind: "remove", items: []pendingItem{{prev: prev, url: msg.URL}}, replyTo: ctx.Sender()},
+		[]persistence.Op{{URL: msg.URL}})
+}
+
+// submit hands ops to the store and resumes in applyCommitted when they are
+// durable, so the supervisor's mailbox never waits for a disk.
+func (s *Supervisor) submit(ctx actor.Context, c committed, ops []persistence.Op) {
+	if len(ops) == 0 {
+		s.applyCommitted(ctx, c)
+		return
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.cfg.Store.Apply(ops, func(err error) {
+		c.err = err
+		root.Send(self, c)
+	})
+}
+
+func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
+	if c.err != nil {
+		// Nothing of this write is durable: forget it, unless a later change
+		// to the same URL has replaced it since.
+		for _, it := range c.items {
+			if cur := s.latest[it.url]; cur == it.reg {
+				if it.prev == nil {
+					delete(s.latest, it.url)
+				} else {
+					s.latest[it.url] = it.prev
+				}
+			}
+		}
+		if c.kind == "remove" {
+			ctx.Send(c.replyTo, RemoveReply{Found: true, Err: c.err})
+		} else {
+			ctx.Send(c.replyTo, RegisterReply{Err: c.err})
+		}
+		return
+	}
+	if c.kind == "remove" {
+		it := c.items[0]
+		s.cfg.Model.Remove(it.url)
+		if pid, ok := s.checkers[it.url]; ok {
+			ctx.Stop(pid)
+			delete(s.checkers, it.url)
+		}
+		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
+		s.cfg.Log.Info("url removed", "url", it.url)
+		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
+		return
+	}
+	now := time.Now().UTC()
+	for _, it := range c.items {
+		entry := s.cfg.Model.Put(it.reg, &health.Status{State: health.Pending, Since: now})
+		if pid, ok := s.checkers[it.url]; ok {
+			if it.prev != nil && !it.prev.Probe.SameSchedule(it.reg.Probe) {
+				ctx.Send(pid, UpdateSettings{Settings: it.reg.Probe})
+			}
+		} else {
+			s.checkers[it.url] = ctx.Spawn(newURLCheckerProps(s.cfg.Checkers, entry))
+		}
+		rec := entry.Record()
+		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
+		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
+	}
+	if len(c.items) > 0 {
+		s.cfg.Log.Info("urls registered", "count", len(c.items))
+	}
+	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
+}
+
+// forwardPanic makes the checker of URL panic (tests only).
+type forwardPanic struct{ URL string }
+
+// restartAlone restarts a failed checker and nothing else, however often it
+// fails: a registration is never dropped because its checker crashed.
+type restartAlone struct {
+	metrics *metrics.Metrics
+	log     *slog.Logger
+}
+
+// HandleFailure restarts only the failing child.
+func (r restartAlone) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	r.log.Error("url checker panicked; restarting it", "actor", child.Id, "reason", fmt.Sprint(reason))
+	r.metrics.ActorRestarts.Inc()
+	sup.RestartChildren(child)
+}

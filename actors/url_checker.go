@@ -1,0 +1,211 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/metrics"
+	"github.com/spo2/spo2/actors/probe"
+	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/schedule"
+)
+
+// StatusSaver keeps a URL's latest status across restarts, lazily.
+type StatusSaver interface {
+	SaveStatus(url string, st health.Status)
+}
+
+// CheckerDeps are what every URL checker shares.
+type CheckerDeps struct {
+	Prober    *probe.Prober
+	Scheduler *schedule.Scheduler
+	Statuses  StatusSaver
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	// Ctx ends every probe when the process shuts down.
+	Ctx context.Context
+}
+
+// URLChecker is the actor of one registered URL. It owns the URL's timer, its
+// probe settings and its state machine. Each tick starts a probe on its own
+// goroutine (never inside Receive); the result comes back as a message and is
+// dropped when it belongs to an older generation (settings changed, actor
+// restarted or stopping). A tick that comes while a probe still runs is
+// skipped. The current status is written to the URL's read-model entry after
+// every probe; each state change is also saved and sent to the parent
+// (the supervisor) as a StatusChanged event.
+//
+// A restarted checker (after a panic) reads its settings and status back from
+// its read-model entry, so it carries on where it was.
+type URLChecker struct {
+	deps  *CheckerDeps
+	entry *readmodel.Entry
+	url   string
+
+	settings health.Settings
+	tracker  *health.Tracker
+	timer    *schedule.Timer
+	gen      uint64
+	probing  bool
+	cancel   context.CancelFunc
+}
+
+// UpdateSettings gives a checker new probe settings; it re-arms its timer
+// when the schedule changed.
+type UpdateSettings struct{ Settings health.Settings }
+
+type probeTick struct {
+	gen       uint64
+	scheduled time.Time
+}
+
+type probeResult struct {
+	gen     uint64
+	outcome health.Outcome
+}
+
+// checkerStatus carries a state change from a checker to its supervisor.
+type checkerStatus struct {
+	checker *actor.PID
+	event   StatusChanged
+}
+
+// panicForTest makes a checker panic; tests use it to prove supervision.
+type panicForTest struct{}
+
+func newURLCheckerProps(deps *CheckerDeps, entry *readmodel.Entry) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &URLChecker{deps: deps, entry: entry, url: entry.Registration().URL}
+	})
+}
+
+// Receive handles ticks, probe results and settings updates.
+func (c *URLChecker) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		c.settings = c.entry.Registration().Probe
+		c.tracker = health.NewTracker(*c.entry.Status())
+		c.arm(ctx)
+	case probeTick:
+		if msg.gen != c.gen {
+			return
+		}
+		if c.probing {
+			c.deps.Metrics.ProbesSkipped.Inc()
+			return
+		}
+		c.startProbe(ctx, msg.scheduled)
+	case probeResult:
+		if msg.gen != c.gen {
+			return
+		}
+		c.probing = false
+		c.cancel()
+		c.observe(ctx, msg.outcome)
+	case UpdateSettings:
+		if msg.Settings.SameSchedule(c.settings) {
+			return
+		}
+		c.settings = msg.Settings
+		c.disarm()
+		c.arm(ctx)
+	case *actor.Restarting, *actor.Stopping:
+		c.disarm()
+	case panicForTest:
+		panic(fmt.Sprintf("panic requested for %s", c.url))
+	}
+}
+
+// arm starts a new generation with a timer whose first tick falls at a random
+// point of the first interval, so many checkers started together spread out.
+func (c *URLChecker) arm(ctx actor.Context) {
+	c.gen++
+	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
+	jitter := rand.N(c.settings.Interval)
+	c.timer = c.deps.Scheduler.Every(time.Now().Add(jitter), c.settings.Interval, func(at time.Time) {
+		root.Send(self, probeTick{gen: gen, scheduled: at})
+	})
+}
+
+// disarm stops the timer and abandons any probe in flight.
+func (c *URLChecker) disarm() {
+	c.gen++
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if c.probing {
+		c.cancel()
+		c.probing = false
+	}
+}
+
+func (c *URLChecker) startProbe(ctx actor.Context, scheduled time.Time) {
+	c.probing = true
+	pctx, cancel := context.WithCancel(c.deps.Ctx)
+	c.cancel = cancel
+	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
+	url, settings, deps := c.url, c.settings, c.deps
+	go func() {
+		outcome, ok := runProbe(pctx, deps, url, settings, scheduled)
+		if ok {
+			root.Send(self, probeResult{gen: gen, outcome: outcome})
+		}
+	}()
+}
+
+// runProbe waits for a global probe slot, probes, and reports false when the
+// probe was abandoned. A panic in the probe becomes an "other" outcome.
+func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
+	if err := deps.Prober.Acquire(ctx); err != nil {
+		return out, false
+	}
+	defer deps.Prober.Release()
+	deps.Metrics.ProbesInFlight.Inc()
+	defer deps.Metrics.ProbesInFlight.Dec()
+	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
+	defer func() {
+		if r := recover(); r != nil {
+			deps.Log.Error("probe panicked", "url", url, "panic", r)
+			out = health.Outcome{At: time.Now(), Kind: health.KindOther, Err: fmt.Sprintf("other: internal error: %v", r)}
+			ok = true
+		}
+	}()
+	out = deps.Prober.Probe(ctx, url, s.Timeout, s.Expect)
+	if ctx.Err() != nil {
+		return out, false // abandoned: settings changed or stopping
+	}
+	return out, true
+}
+
+func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
+	m := c.deps.Metrics
+	outcome := string(o.Kind)
+	if o.Answered {
+		outcome = string(o.Verdict())
+	}
+	m.Probes.WithLabelValues(outcome).Inc()
+	m.ProbeLatency.Observe(o.Latency.Seconds())
+
+	before := c.tracker.Status()
+	previous, changed := c.tracker.Observe(o, c.settings.FailureThreshold, c.settings.SuccessThreshold)
+	st := c.tracker.Status()
+	c.entry.SetStatus(&st)
+	if !changed {
+		return
+	}
+	m.StateChanges.WithLabelValues(string(st.State)).Inc()
+	c.deps.Statuses.SaveStatus(c.url, st)
+	c.deps.Log.Info("state changed", "url", c.url, "state", st.State, "previous", previous,
+		"code", st.Code, "error", st.Error)
+	ctx.Send(ctx.Parent(), checkerStatus{checker: ctx.Self(), event: StatusChanged{
+		URL: c.url, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
+		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: *st.CheckedAt, PreviousSince: before.Since,
+	}})
+}

@@ -1,0 +1,244 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/readmodel"
+)
+
+// askTimeout bounds how long a request waits for the supervisor's durable
+// answer. Past it the client gets 503 and cannot know whether the change
+// landed; a retry of the same PUT is harmless.
+const askTimeout = 30 * time.Second
+
+// getRoot serves GET /?url=U (U's custom data) and, without a url
+// parameter, the dashboard.
+func (s *Server) getRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if _, ok := r.URL.Query()["url"]; !ok {
+		http.Redirect(w, r, "ui/", http.StatusFound)
+		return
+	}
+	e, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	writeRawJSON(w, http.StatusOK, e.Registration().Data)
+}
+
+// status serves GET /status?url=U: U's full record.
+func (s *Server) status(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	e, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, e.Record())
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*readmodel.Entry, bool) {
+	u, berr := watchedURL(r)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return nil, false
+	}
+	e := s.deps.Model.Get(u)
+	if e == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("url %q is not registered", u))
+		return nil, false
+	}
+	return e, true
+}
+
+// all serves GET /all: every record, sorted by URL, streamed.
+func (s *Server) all(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	refs := s.deps.Model.Snapshot()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteByte('[')
+	for i, ref := range refs {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(ref.Record())
+		if err != nil {
+			s.deps.Log.Error("encoding a record for /all failed", "url", ref.Reg.URL, "err", err)
+			return
+		}
+		if _, err := bw.Write(b); err != nil {
+			return // the client went away
+		}
+	}
+	bw.WriteString("]\n")
+	_ = bw.Flush()
+}
+
+// put serves PUT /?url=U: register U or update its data and settings.
+func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	u, berr := watchedURL(r)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	overrides, berr := settingsFromQuery(r.URL.Query())
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	data, berr := readData(w, r)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	reply, err := s.register([]actors.RegisterItem{{URL: u, Data: data, Overrides: overrides}})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	res := reply.Results[0]
+	switch {
+	case res.Err != nil:
+		writeError(w, http.StatusBadRequest, res.Err.Error())
+	case res.Created:
+		writeJSON(w, http.StatusCreated, res.Record)
+	default:
+		writeJSON(w, http.StatusOK, res.Record)
+	}
+}
+
+// delete serves DELETE /?url=U: forget U, answering its custom data.
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	u, berr := watchedURL(r)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	res, err := s.deps.Root.RequestFuture(s.deps.Supervisor, actors.Remove{URL: u}, askTimeout).Result()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "removal not confirmed: "+err.Error())
+		return
+	}
+	reply := res.(actors.RemoveReply)
+	switch {
+	case reply.Err != nil:
+		writeError(w, http.StatusServiceUnavailable, "removal failed: "+reply.Err.Error())
+	case !reply.Found:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("url %q is not registered", u))
+	default:
+		writeRawJSON(w, http.StatusOK, reply.Data)
+	}
+}
+
+type bulkError struct {
+	Index int    `json:"index"`
+	URL   string `json:"url"`
+	Error string `json:"error"`
+}
+
+type bulkReply struct {
+	Created int         `json:"created"`
+	Updated int         `json:"updated"`
+	Errors  []bulkError `json:"errors"`
+}
+
+// bulk serves POST /bulk: many registrations in one durable write.
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	body, berr := readBody(w, r, MaxBulkBytes)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	var raw []json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&raw); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}: "+err.Error())
+		return
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "body must hold one JSON array")
+		return
+	}
+	if len(raw) > MaxBulkItems {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items; the limit is %d per request", len(raw), MaxBulkItems))
+		return
+	}
+	out := bulkReply{Errors: []bulkError{}}
+	var items []actors.RegisterItem
+	var indexes []int
+	for i, m := range raw {
+		item, err := parseBulkItem(m)
+		if err != nil {
+			out.Errors = append(out.Errors, bulkError{Index: i, URL: item.URL, Error: err.Error()})
+			continue
+		}
+		items = append(items, item)
+		indexes = append(indexes, i)
+	}
+	if len(items) > 0 {
+		reply, err := s.register(items)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		for j, res := range reply.Results {
+			switch {
+			case res.Err != nil:
+				out.Errors = append(out.Errors, bulkError{Index: indexes[j], URL: items[j].URL, Error: res.Err.Error()})
+			case res.Created:
+				out.Created++
+			default:
+				out.Updated++
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
+	var b bulkItem
+	dec := json.NewDecoder(bytes.NewReader(m))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	item := actors.RegisterItem{URL: b.URL}
+	if err := checkURL(b.URL); err != nil {
+		return item, err
+	}
+	if len(b.Data) > MaxDataBytes {
+		return item, fmt.Errorf("data is larger than %d bytes", MaxDataBytes)
+	}
+	data, berr := compactJSON(b.Data)
+	if berr != nil {
+		return item, errors.New(berr.msg)
+	}
+	item.Data = data
+	o, err := b.overrides()
+	if err != nil {
+		return item, err
+	}
+	item.Overrides = o
+	return item, nil
+}
+
+// register asks the supervisor and waits for the durable answer.
+func (s *Server) register(items []actors.RegisterItem) (actors.RegisterReply, error) {
+	res, err := s.deps.Root.RequestFuture(s.deps.Supervisor, actors.Register{Items: items}, askTimeout).Result()
+	if err != nil {
+		return actors.RegisterReply{}, fmt.Errorf("registration not confirmed: %w", err)
+	}
+	reply := res.(actors.RegisterReply)
+	if reply.Err != nil {
+		return reply, fmt.Errorf("registration failed, nothing was saved: %w", reply.Err)
+	}
+	return reply, nil
+}

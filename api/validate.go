@@ -1,0 +1,201 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spo2/spo2/actors/health"
+)
+
+// badRequest is a client error with its HTTP status.
+type badRequest struct {
+	code int
+	msg  string
+}
+
+func (e *badRequest) Error() string { return e.msg }
+
+func invalid(format string, a ...any) *badRequest {
+	return &badRequest{code: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+}
+
+// watchedURL returns the url query parameter after checking it.
+func watchedURL(r *http.Request) (string, *badRequest) {
+	values, ok := r.URL.Query()["url"]
+	if !ok {
+		return "", invalid("missing url query parameter (send ?url=<url-encoded URL>)")
+	}
+	if len(values) != 1 {
+		return "", invalid("give the url query parameter once, not %d times", len(values))
+	}
+	if err := checkURL(values[0]); err != nil {
+		return "", invalid("%s", err)
+	}
+	return values[0], nil
+}
+
+// checkURL accepts absolute http and https URLs with a host, at most
+// MaxURLLength bytes long.
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("url is empty")
+	}
+	if len(raw) > MaxURLLength {
+		return fmt.Errorf("url is %d bytes long; the limit is %d", len(raw), MaxURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("url is not a valid URL: %v", err)
+	}
+	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
+		return fmt.Errorf("url %q must be an absolute http:// or https:// URL", raw)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("url %q has no host", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("url %q has an invalid port %q", raw, p)
+		}
+	}
+	return nil
+}
+
+// readData reads a body of at most MaxDataBytes as one JSON value, whatever
+// the Content-Type. An empty body is null. The value is returned compacted.
+func readData(w http.ResponseWriter, r *http.Request) (json.RawMessage, *badRequest) {
+	body, berr := readBody(w, r, MaxDataBytes)
+	if berr != nil {
+		return nil, berr
+	}
+	return compactJSON(body)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *badRequest) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &badRequest{code: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("body is larger than %d bytes", limit)}
+		}
+		return nil, invalid("reading body: %v", err)
+	}
+	return body, nil
+}
+
+func compactJSON(b []byte) (json.RawMessage, *badRequest) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, invalid("body is not valid JSON: %v", err)
+	}
+	return json.RawMessage(buf.Bytes()), nil
+}
+
+// settingsFromQuery reads optional per-URL settings from the query string.
+func settingsFromQuery(q url.Values) (health.Overrides, *badRequest) {
+	var o health.Overrides
+	get := func(name string) (string, bool) {
+		v, ok := q[name]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	var err error
+	if v, ok := get("interval"); ok {
+		if o.Interval, err = parseDuration("interval", v); err != nil {
+			return o, invalid("%s", err)
+		}
+	}
+	if v, ok := get("timeout"); ok {
+		if o.Timeout, err = parseDuration("timeout", v); err != nil {
+			return o, invalid("%s", err)
+		}
+	}
+	if v, ok := get("failure_threshold"); ok {
+		if o.FailureThreshold, err = parseThreshold("failure_threshold", v); err != nil {
+			return o, invalid("%s", err)
+		}
+	}
+	if v, ok := get("success_threshold"); ok {
+		if o.SuccessThreshold, err = parseThreshold("success_threshold", v); err != nil {
+			return o, invalid("%s", err)
+		}
+	}
+	if v, ok := get("expect"); ok {
+		e, err := health.ParseExpect(v)
+		if err != nil {
+			return o, invalid("%s", err)
+		}
+		o.Expect = &e
+	}
+	return o, nil
+}
+
+func parseDuration(name, v string) (*time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return nil, fmt.Errorf("%s %q is not a duration like 10s or 1m30s", name, v)
+	}
+	return &d, nil
+}
+
+func parseThreshold(name, v string) (*int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return nil, fmt.Errorf("%s %q is not a whole number", name, v)
+	}
+	if n < health.MinThreshold || n > health.MaxThreshold {
+		return nil, fmt.Errorf("%s %d is outside %d-%d", name, n, health.MinThreshold, health.MaxThreshold)
+	}
+	return &n, nil
+}
+
+// bulkItem is one element of a POST /bulk array.
+type bulkItem struct {
+	URL              string          `json:"url"`
+	Data             json.RawMessage `json:"data"`
+	Interval         *string         `json:"interval"`
+	Timeout          *string         `json:"timeout"`
+	FailureThreshold *json.Number    `json:"failure_threshold"`
+	SuccessThreshold *json.Number    `json:"success_threshold"`
+	Expect           *string         `json:"expect"`
+}
+
+// overrides converts the item's optional settings, reporting the first bad one.
+func (b bulkItem) overrides() (health.Overrides, error) {
+	q := url.Values{}
+	if b.Interval != nil {
+		q.Set("interval", *b.Interval)
+	}
+	if b.Timeout != nil {
+		q.Set("timeout", *b.Timeout)
+	}
+	if b.FailureThreshold != nil {
+		q.Set("failure_threshold", b.FailureThreshold.String())
+	}
+	if b.SuccessThreshold != nil {
+		q.Set("success_threshold", b.SuccessThreshold.String())
+	}
+	if b.Expect != nil {
+		q.Set("expect", *b.Expect)
+	}
+	o, err := settingsFromQuery(q)
+	if err != nil {
+		return o, err
+	}
+	return o, nil
+}

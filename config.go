@@ -1,0 +1,177 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spo2/spo2/actors/health"
+)
+
+// config is SpO₂'s configuration (SPEC §2): environment variables, each
+// also settable by a flag of the same name in lower case with dashes
+// (HTTP_LISTEN_ADDR → -http-listen-addr). A flag wins over the variable.
+type config struct {
+	HTTPAddr       string
+	WSAddr         string
+	SlackHookURL   string
+	DBPath         string
+	Defaults       health.Settings
+	SlackBatchSize int
+	SlackWindow    time.Duration
+	SlackBacklog   int
+	MaxInFlight    int
+	WSPing         time.Duration
+	WSQueue        int
+	APIToken       string
+	TLSCert        string
+	TLSKey         string
+	LogLevel       string
+	MaxIdleConns   int
+}
+
+// setting is one configuration variable with its default and description.
+type setting struct {
+	env, def, help string
+}
+
+var settings = []setting{
+	{"HTTP_LISTEN_ADDR", "127.0.0.1:8000", "HTTP API, dashboard, /ws and /metrics"},
+	{"WS_LISTEN_ADDR", "127.0.0.1:8001", "dedicated WebSocket listener (any path)"},
+	{"SLACK_HOOK_URL", "", "Slack incoming-webhook URL (unset: Slack off)"},
+	{"DB_PATH", "spo2.db", "Badger directory"},
+	{"PROBE_INTERVAL", "10s", "default interval between probes"},
+	{"PROBE_TIMEOUT", "5s", "default probe timeout"},
+	{"FAILURE_THRESHOLD", "3", "consecutive failures before a healthy URL turns failing"},
+	{"SUCCESS_THRESHOLD", "1", "consecutive successes before a failing URL turns healthy"},
+	{"SLACK_BATCH_SIZE", "40", "most events in one Slack message (1-40)"},
+	{"SLACK_BATCH_WINDOW", "5s", "longest wait before a non-full batch is sent"},
+	{"MAX_PROBES_IN_FLIGHT", "1024", "global bound on concurrent probes"},
+	{"SLACK_MAX_BACKLOG", "10000", "events waiting for Slack before the oldest are folded into a count"},
+	{"WS_PING_INTERVAL", "30s", "ping idle WebSocket clients at this interval"},
+	{"WS_CLIENT_QUEUE", "1024", "events queued for one WebSocket client before it is cut"},
+	{"API_TOKEN", "", "when set, every route but /healthz requires Authorization: Bearer <token>"},
+	{"TLS_CERT_FILE", "", "TLS certificate (with TLS_KEY_FILE: both listeners serve TLS)"},
+	{"TLS_KEY_FILE", "", "TLS private key"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"PROBE_MAX_IDLE_CONNS", "4096", "kept-alive idle probe connections across all targets (0: no keep-alive)"},
+}
+
+func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+// loadConfig reads the environment, then the flags in args. The error names
+// the variable and the value.
+func loadConfig(args []string) (config, error) {
+	fs := flag.NewFlagSet("spo2", flag.ContinueOnError)
+	raw := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		v := s.def
+		if e, ok := os.LookupEnv(s.env); ok {
+			v = e
+		}
+		raw[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	p := parser{raw: raw}
+	c := config{
+		HTTPAddr:     p.addr("HTTP_LISTEN_ADDR"),
+		WSAddr:       p.addr("WS_LISTEN_ADDR"),
+		SlackHookURL: p.str("SLACK_HOOK_URL"),
+		DBPath:       p.str("DB_PATH"),
+		Defaults: health.Settings{
+			Interval:         p.duration("PROBE_INTERVAL"),
+			Timeout:          p.duration("PROBE_TIMEOUT"),
+			FailureThreshold: p.intIn("FAILURE_THRESHOLD", 1, 100),
+			SuccessThreshold: p.intIn("SUCCESS_THRESHOLD", 1, 100),
+			Expect:           health.DefaultExpect,
+		},
+		SlackBatchSize: p.intIn("SLACK_BATCH_SIZE", 1, 40),
+		SlackWindow:    p.duration("SLACK_BATCH_WINDOW"),
+		SlackBacklog:   p.intIn("SLACK_MAX_BACKLOG", 1, 10_000_000),
+		MaxInFlight:    p.intIn("MAX_PROBES_IN_FLIGHT", 1, 100_000),
+		WSPing:         p.duration("WS_PING_INTERVAL"),
+		WSQueue:        p.intIn("WS_CLIENT_QUEUE", 1, 10_000_000),
+		APIToken:       p.str("API_TOKEN"),
+		TLSCert:        p.str("TLS_CERT_FILE"),
+		TLSKey:         p.str("TLS_KEY_FILE"),
+		LogLevel:       p.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
+		MaxIdleConns:   p.intIn("PROBE_MAX_IDLE_CONNS", 0, 20_000),
+	}
+	if p.err != nil {
+		return c, p.err
+	}
+	if c.SlackHookURL != "" {
+		if u, err := url.Parse(c.SlackHookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("SLACK_HOOK_URL=%q: not an absolute http(s) URL", c.SlackHookURL)
+		}
+	}
+	if err := c.Defaults.Validate(); err != nil {
+		return c, fmt.Errorf("PROBE_INTERVAL=%s PROBE_TIMEOUT=%s: %v", c.Defaults.Interval, c.Defaults.Timeout, err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("TLS_CERT_FILE=%q TLS_KEY_FILE=%q: set both or neither", c.TLSCert, c.TLSKey)
+	}
+	if c.SlackWindow <= 0 || c.WSPing <= 0 {
+		return c, fmt.Errorf("SLACK_BATCH_WINDOW=%s WS_PING_INTERVAL=%s: durations must be positive", c.SlackWindow, c.WSPing)
+	}
+	if c.DBPath == "" {
+		return c, fmt.Errorf("DB_PATH is empty")
+	}
+	return c, nil
+}
+
+// parser converts raw values, keeping the first error.
+type parser struct {
+	raw map[string]*string
+	err error
+}
+
+func (p *parser) str(env string) string { return strings.TrimSpace(*p.raw[env]) }
+
+func (p *parser) fail(env, format string, a ...any) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%s=%q: %s", env, *p.raw[env], fmt.Sprintf(format, a...))
+	}
+}
+
+func (p *parser) duration(env string) time.Duration {
+	d, err := time.ParseDuration(p.str(env))
+	if err != nil {
+		p.fail(env, "not a duration like 10s or 1m30s")
+	}
+	return d
+}
+
+func (p *parser) intIn(env string, lo, hi int) int {
+	n, err := strconv.Atoi(p.str(env))
+	if err != nil || n < lo || n > hi {
+		p.fail(env, "not a whole number in %d-%d", lo, hi)
+	}
+	return n
+}
+
+func (p *parser) addr(env string) string {
+	v := p.str(env)
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		p.fail(env, "not a host:port address")
+	}
+	return v
+}
+
+func (p *parser) oneOf(env string, options ...string) string {
+	v := strings.ToLower(p.str(env))
+	for _, o := range options {
+		if v == o {
+			return v
+		}
+	}
+	p.fail(env, "not one of %s", strings.Join(options, ", "))
+	return ""
+}

@@ -1,0 +1,215 @@
+// Command spo2 watches the health of many HTTP endpoints registered over an
+// HTTP API, streams status changes over WebSocket and alerts Slack in batches.
+// See README.md and ../shared/SPEC.md.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/metrics"
+	"github.com/spo2/spo2/actors/probe"
+	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/schedule"
+	"github.com/spo2/spo2/api"
+	"github.com/spo2/spo2/persistence"
+	"github.com/spo2/spo2/ui"
+)
+
+// shutdownBudget is the most a clean shutdown may take (SPEC §8: under 10 s).
+const shutdownBudget = 9 * time.Second
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	cfg, err := loadConfig(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "spo2: bad configuration: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.LogLevel)
+	if err := serve(cfg, log); err != nil {
+		fmt.Fprintf(os.Stderr, "spo2: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(cfg config, log *slog.Logger) error {
+	if cfg.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return fmt.Errorf("TLS_CERT_FILE=%q TLS_KEY_FILE=%q: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_LISTEN_ADDR=%q: %w", cfg.HTTPAddr, err)
+	}
+	defer httpLn.Close()
+	wsLn, err := net.Listen("tcp", cfg.WSAddr)
+	if err != nil {
+		return fmt.Errorf("WS_LISTEN_ADDR=%q: %w", cfg.WSAddr, err)
+	}
+	defer wsLn.Close()
+
+	m := metrics.New()
+	start := time.Now()
+	store, err := persistence.Open(cfg.DBPath, log, func(d time.Duration, ops int) {
+		m.StoreWrites.WithLabelValues("durable").Inc()
+		m.StoreWriteTime.Observe(d.Seconds())
+	})
+	if err != nil {
+		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
+	}
+	defer store.Close()
+	loaded, err := store.LoadAll()
+	if err != nil {
+		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
+	}
+	log.Info("store loaded", "path", cfg.DBPath, "registrations", len(loaded), "took", time.Since(start).Round(time.Millisecond))
+
+	model := readmodel.New()
+	m.CountURLs(func() map[string]int {
+		out := map[string]int{}
+		for s, n := range model.Counts() {
+			out[string(s)] = n
+		}
+		return out
+	})
+
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		// protoactor's own logging: warnings and errors only.
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
+	}))
+	probeCtx, stopProbes := context.WithCancel(context.Background())
+	defer stopProbes()
+	scheduler := schedule.New()
+	go scheduler.Run(probeCtx)
+	prober := probe.New(probe.Options{
+		MaxInFlight:     cfg.MaxInFlight,
+		MaxIdleConns:    cfg.MaxIdleConns,
+		IdleConnTimeout: 2 * cfg.Defaults.Interval,
+	})
+	defer prober.Close()
+
+	root := system.Root
+	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
+	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
+		Defaults: cfg.Defaults, Loaded: loaded, Store: store, Model: model, Broadcaster: broadcaster,
+		Checkers: &actors.CheckerDeps{Prober: prober, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log, Ctx: probeCtx},
+		Metrics:  m, Log: log,
+	}), "supervisor")
+	loaded = nil
+	slack := startSlack(cfg, root, broadcaster, model, store, m, log)
+
+	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue},
+		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler()})
+	httpSrv := newHTTPServer(srv.Handler(), log)
+	wsSrv := newHTTPServer(srv.WS, log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- serveOn(httpSrv, httpLn, cfg) }()
+	go func() { serveErr <- serveOn(wsSrv, wsLn, cfg) }()
+	log.Info("spo2 started", "http", httpLn.Addr().String(), "ws", wsLn.Addr().String(),
+		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-serveErr:
+	}
+
+	deadline, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+	defer cancel()
+	// 1. Stop accepting; let answered requests finish.
+	_ = httpSrv.Shutdown(deadline)
+	_ = wsSrv.Shutdown(deadline)
+	// 2. Close every WebSocket with a close frame.
+	_, _ = root.RequestFuture(broadcaster, actors.CloseStreams{}, time.Second).Result()
+	srv.WS.Wait(time.Second)
+	// 3. Stop probing, flush Slack, stop the actors.
+	stopProbes()
+	if slack != nil {
+		_, _ = root.RequestFuture(slack, actors.SlackFlush{}, remaining(deadline, 2*time.Second)).Result()
+	}
+	_ = root.StopFuture(supervisor).Wait()
+	system.Shutdown()
+	// 4. Close Badger (deferred above), which saves the last statuses.
+	if err := store.Close(); err != nil {
+		return err
+	}
+	log.Info("spo2 stopped cleanly")
+	return runErr
+}
+
+// remaining is what is left of ctx's deadline, less a margin for the steps after.
+func remaining(ctx context.Context, margin time.Duration) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 5 * time.Second
+	}
+	if left := time.Until(d) - margin; left > 100*time.Millisecond {
+		return left
+	}
+	return 100 * time.Millisecond
+}
+
+func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, model *readmodel.Model,
+	store *persistence.Store, m *metrics.Metrics, log *slog.Logger) *actor.PID {
+	if cfg.SlackHookURL == "" {
+		return nil
+	}
+	pid, _ := root.SpawnNamed(actors.NewSlackBatcherProps(actors.SlackConfig{
+		HookURL: cfg.SlackHookURL, BatchSize: cfg.SlackBatchSize, BatchWindow: cfg.SlackWindow, MaxBacklog: cfg.SlackBacklog,
+	}, broadcaster, model, store, m, log), "slack")
+	return pid
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func serveOn(s *http.Server, ln net.Listener, cfg config) error {
+	var err error
+	if cfg.TLSCert != "" {
+		err = s.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+	} else {
+		err = s.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
