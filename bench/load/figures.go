@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"math"
+)
+
+// BuildTable turns results into the rows of the report, each with its
+// baseline from the same run, the ratio and the target of SPEC §7 / issue 5.
+func BuildTable(r *Results) *Table {
+	t := &Table{}
+	c := r.Config
+	nan := math.NaN()
+	sched := float64(c.URLs) / c.Interval.Seconds()
+	if p := r.Probe; p != nil {
+		var base *BaselineRun = r.Baseline
+		bRate, bPct, bDev50, bDev99, bLag50, bLag99 := nan, nan, nan, nan, nan, nan
+		bCPU := nan
+		if base != nil {
+			bRate, bPct = base.Farm.RatePerSec, base.Farm.AchievedPct
+			bDev50, bDev99 = base.Farm.Deviation.P50ms, base.Farm.Deviation.P99ms
+			bLag50, bLag99 = base.Schedule.Lag.P50ms, base.Schedule.Lag.P99ms
+			// The harness CPU in the baseline window is client + farm; remove the
+			// farm's share per request as measured during spo2's window.
+			if p.Farm.Requests > 0 && base.Schedule.Started > 0 {
+				farmPerReq := p.HarnessCores * p.Farm.Seconds / float64(p.Farm.Requests)
+				client := base.HarnessCores*base.Farm.Seconds - farmPerReq*float64(base.Farm.Requests)
+				bCPU = client * 1e6 / float64(base.Schedule.Started)
+				base.ClientCPUPerProbe = bCPU
+			}
+		}
+		label := fmt.Sprintf("%d URLs @ %s", c.URLs, c.Interval)
+		t.Add("probe rate, "+label, p.Farm.RatePerSec, bRate, "req/s at farm", fmt.Sprintf("schedule %.0f/s", sched*float64(p.Farm.URLsVisible)/float64(c.URLs)), nil, "refused targets never reach the farm")
+		t.Add("scheduled probes done, "+label, p.Farm.AchievedPct, bPct, "%", "100 %", ptr(p.Farm.AchievedPct >= 99), fmt.Sprintf("%d of %d URLs seen in window", p.Farm.URLsSeen, p.Farm.URLsVisible))
+		t.Add("schedule lag p50 (/metrics)", p.LagP50ms, bLag50, "ms", "", nil, "baseline: its own dispatch lag")
+		t.Add("schedule lag p99 (/metrics)", p.LagP99ms, bLag99, "ms", "< 50 ms", ptr(p.LagP99ms < 50), "")
+		t.Add("inter-arrival |Δ−interval| p50 (farm)", p.Farm.Deviation.P50ms, bDev50, "ms", "", nil, "")
+		t.Add("inter-arrival |Δ−interval| p99 (farm)", p.Farm.Deviation.P99ms, bDev99, "ms", "", nil, fmt.Sprintf("max %.0f ms", p.Farm.Deviation.MaxMs))
+		t.Add("CPU while probing", p.CPUCores, nan, "cores", "", nil, fmt.Sprintf("farm+harness %.2f cores", p.HarnessCores))
+		t.Add("CPU per probe", p.CPUPerProbe, bCPU, "µs", "", nil, "baseline: client share, estimated")
+		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, %d sockets, max %0.f in flight", p.RSS>>20, p.Sockets, p.MaxInFlight))
+		t.Add("probes skipped (tick while running)", p.Skipped, nan, "count", "", nil, "")
+		if p.Snapshot.Records > 0 {
+			t.Add(fmt.Sprintf("WS snapshot, %d records, while probing", p.Snapshot.Records), p.Snapshot.Seconds, nan, "s", "< 1 s", ptr(p.Snapshot.Seconds < 1), fmt.Sprintf("%d MiB in %d frames", p.Snapshot.Bytes>>20, p.Snapshot.Frames))
+		}
+		if f := p.FanOut; f.Clients > 0 {
+			t.Add(fmt.Sprintf("WS fan-out: clients with all %d status events", f.Flipped), float64(f.Complete), nan, "clients", fmt.Sprintf("all %d", f.Clients), ptr(f.Complete == f.Clients), fmt.Sprintf("%d disconnected, min %d received", f.Disconnected, f.MinReceived))
+			t.Add("WS fan-out: flip → last client complete", f.DeliverySeconds, nan, "s", "", nil, fmt.Sprintf("connecting %d clients took %.1f s", f.Connected, f.ConnectSeconds))
+		}
+		t.Add("SIGTERM → exit", p.ShutdownSecs, nan, "s", "< 10 s, status 0", ptr(p.ShutdownSecs < 10 && p.ShutdownError == ""), p.ShutdownError)
+	}
+	if m := r.MaxRate; m != nil {
+		bSat := nan
+		if r.Saturation != nil {
+			bSat = r.Saturation.RatePerSec
+		}
+		note := fmt.Sprintf("offered %.0f/s (%d fast URLs @ 1s)", m.Offered, m.URLs)
+		pass := ptr(!math.IsNaN(bSat) && m.Farm.RatePerSec >= 0.8*bSat)
+		if !math.IsNaN(bSat) && m.Offered < bSat {
+			note += "; offered below the baseline maximum: not a saturation test"
+			pass = nil
+		}
+		t.Add("max sustained probe rate", m.Farm.RatePerSec, bSat, "req/s", "≥ 0.8× baseline", pass, note)
+		t.Add("CPU at max rate", m.CPUCores, nan, "cores", "", nil, fmt.Sprintf("lag p99 %.0f ms", m.LagP99ms))
+	}
+	if i := r.Idle; i != nil {
+		bWB, b1, b8, b64 := nan, nan, nan, nan
+		if r.Badger != nil {
+			bWB, b1, b8, b64 = r.Badger.WriteBatchPerSec, r.Badger.Sync1PerSec, r.Badger.Sync8PerSec, r.Badger.Sync64PerSec
+		}
+		t.Add("RSS per idle URL", i.RSSPerURL/1024, nan, "KiB", "≤ 2 KiB", ptr(i.RSSPerURL <= 2048), fmt.Sprintf("%d URLs, empty %d MiB → %d MiB", i.Registered, i.EmptyRSS>>20, i.RSS>>20))
+		t.Add("Go heap per idle URL", i.HeapPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("%.0f goroutines", i.Goroutines))
+		t.Add("POST /bulk, durable", i.Bulk.PerSec, bWB, "URLs/s", "≥ 50,000/s", ptr(i.Bulk.PerSec >= 50000), "baseline: raw WriteBatch records/s")
+		t.Add("PUT, 8 concurrent", i.Put8.PerSec, b8, "req/s", "", nil, "baseline: 8 synced txns")
+		t.Add("PUT, 64 concurrent", i.Put64.PerSec, b64, "req/s", "≥ 0.5× baseline", ptr(!math.IsNaN(b64) && i.Put64.PerSec >= 0.5*b64), "baseline: 64 synced txns")
+		if !math.IsNaN(b1) {
+			t.Add("raw Badger, 1 synced writer", b1, nan, "txn/s", "", nil, "reference")
+		}
+		if i.Snapshot.Records > 0 || i.Snapshot.Seconds > 0 {
+			t.Add(fmt.Sprintf("WS snapshot, %d records, idle", i.Snapshot.Records), i.Snapshot.Seconds, nan, "s", "< 1 s", ptr(i.Snapshot.Seconds < 1 && i.Snapshot.Records >= i.Registered), "")
+		}
+	}
+	if p := r.Probe; p != nil && p.Bulk.PerSec > 0 {
+		t.Add("POST /bulk into a probing spo2", p.Bulk.PerSec, nan, "URLs/s", "", nil, "")
+	}
+	if rs := r.Restart; rs != nil {
+		limit := c.Interval + 2e9
+		t.Add("restart: every URL probed again", rs.AllProbedSecs, nan, "s", fmt.Sprintf("≤ %s", limit), ptr(!math.IsNaN(rs.AllProbedSecs) && rs.AllProbedSecs <= limit.Seconds()), fmt.Sprintf("%d of %d seen; /healthz after %.2f s", rs.Seen, rs.Visible, rs.ReadySecs))
+	}
+	return t
+}

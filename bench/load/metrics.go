@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Scrape is one reading of spo2's /metrics.
+type Scrape struct {
+	Lag         []bucket           // cumulative buckets of spo2_schedule_lag_seconds
+	LagCount    uint64             // its sample count
+	Probes      map[string]float64 // spo2_probes_total by outcome
+	InFlight    float64            // spo2_probes_in_flight
+	Skipped     float64            // spo2_probes_skipped_total
+	HeapInuse   float64            // go_memstats_heap_inuse_bytes
+	Goroutines  float64            // go_goroutines
+	StateChange float64            // sum of spo2_state_changes_total
+}
+
+type bucket struct {
+	le    float64
+	count uint64
+}
+
+// ProbesTotal sums spo2_probes_total over outcomes.
+func (s Scrape) ProbesTotal() float64 {
+	var t float64
+	for _, v := range s.Probes {
+		t += v
+	}
+	return t
+}
+
+// ScrapeMetrics fetches and parses url (spo2's /metrics).
+func ScrapeMetrics(c *http.Client, url string) (Scrape, error) {
+	s := Scrape{Probes: map[string]float64{}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return s, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("scrape %s: status %d", url, resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return s, fmt.Errorf("parse %s: %w", url, err)
+	}
+	one := func(name string) float64 {
+		f := fams[name]
+		if f == nil || len(f.Metric) == 0 {
+			return math.NaN()
+		}
+		return value(f.Metric[0])
+	}
+	if f := fams["spo2_schedule_lag_seconds"]; f != nil && len(f.Metric) > 0 && f.Metric[0].Histogram != nil {
+		h := f.Metric[0].Histogram
+		s.LagCount = h.GetSampleCount()
+		for _, b := range h.Bucket {
+			s.Lag = append(s.Lag, bucket{b.GetUpperBound(), b.GetCumulativeCount()})
+		}
+		s.Lag = append(s.Lag, bucket{math.Inf(1), s.LagCount})
+	}
+	if f := fams["spo2_probes_total"]; f != nil {
+		for _, m := range f.Metric {
+			outcome := ""
+			for _, l := range m.Label {
+				if l.GetName() == "outcome" {
+					outcome = l.GetValue()
+				}
+			}
+			s.Probes[outcome] += value(m)
+		}
+	}
+	if f := fams["spo2_state_changes_total"]; f != nil {
+		for _, m := range f.Metric {
+			s.StateChange += value(m)
+		}
+	}
+	s.InFlight = one("spo2_probes_in_flight")
+	s.Skipped = one("spo2_probes_skipped_total")
+	s.HeapInuse = one("go_memstats_heap_inuse_bytes")
+	s.Goroutines = one("go_goroutines")
+	return s, nil
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Untyped != nil:
+		return m.Untyped.GetValue()
+	}
+	return math.NaN()
+}
+
+// LagQuantile returns the q-quantile (seconds) of the schedule lag observed
+// between scrapes a and b, interpolating linearly inside a bucket as
+// Prometheus' histogram_quantile does. ok is false when nothing was observed.
+func LagQuantile(a, b Scrape, q float64) (float64, bool) {
+	if len(b.Lag) == 0 {
+		return 0, false
+	}
+	before := map[float64]uint64{}
+	for _, x := range a.Lag {
+		before[x.le] = x.count
+	}
+	d := make([]bucket, len(b.Lag))
+	for i, x := range b.Lag {
+		d[i] = bucket{x.le, x.count - before[x.le]}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i].le < d[j].le })
+	total := d[len(d)-1].count
+	if total == 0 {
+		return 0, false
+	}
+	rank := q * float64(total)
+	prevLe, prevCount := 0.0, uint64(0)
+	for _, x := range d {
+		if float64(x.count) >= rank {
+			if math.IsInf(x.le, 1) {
+				return prevLe, true // beyond the last finite bucket: report its bound
+			}
+			in := float64(x.count - prevCount)
+			if in == 0 {
+				return x.le, true
+			}
+			return prevLe + (x.le-prevLe)*(rank-float64(prevCount))/in, true
+		}
+		prevLe, prevCount = x.le, x.count
+	}
+	return prevLe, true
+}

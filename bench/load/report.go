@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+	OpenFiles uint64 `json:"open_files_limit"`
+	When      string `json:"when"`
+}
+
+func describeMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), When: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
+		m.OpenFiles = rl.Cur
+	}
+	return m
+}
+
+// Row is one line of the table: a figure for spo2, the bare baseline
+// measured in the same run, their ratio and the target.
+type Row struct {
+	Figure   string  `json:"figure"`
+	Spo2     float64 `json:"spo2"`
+	Baseline float64 `json:"baseline,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"`
+	Unit     string  `json:"unit"`
+	Target   string  `json:"target,omitempty"`
+	Verdict  string  `json:"verdict,omitempty"` // "ok", "MISS" or "" when there is no target
+	Note     string  `json:"note,omitempty"`
+}
+
+// Table collects rows.
+type Table struct{ Rows []Row }
+
+// Add appends a row; baseline ≤ 0 means none. pass is nil when the row has
+// no target.
+func (t *Table) Add(figure string, spo2, baseline float64, unit, target string, pass *bool, note string) {
+	r := Row{Figure: figure, Spo2: clean(spo2), Unit: unit, Target: target, Note: note}
+	if baseline > 0 {
+		r.Baseline = clean(baseline)
+		if !math.IsNaN(spo2) {
+			r.Ratio = clean(spo2 / baseline)
+		}
+	}
+	if pass != nil {
+		r.Verdict = map[bool]string{true: "ok", false: "MISS"}[*pass]
+	}
+	t.Rows = append(t.Rows, r)
+}
+
+func clean(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return -1
+	}
+	return v
+}
+
+func ptr(b bool) *bool { return &b }
+
+func num(v float64) string {
+	switch {
+	case v < 0:
+		return "n/a"
+	case v == 0:
+		return "0"
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 100:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+// Print writes the table as aligned text.
+func (t *Table) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tspo2\tbaseline\tratio\ttarget\t\tnote")
+	fmt.Fprintln(tw, "------\t----\t--------\t-----\t------\t\t----")
+	for _, r := range t.Rows {
+		base, ratio := "—", "—"
+		if r.Baseline > 0 {
+			base = num(r.Baseline)
+		}
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict, r.Note)
+	}
+	tw.Flush()
+}
+
+// Markdown writes the table as a Markdown table (for docs/performance.md).
+func (t *Table) Markdown(w io.Writer) {
+	fmt.Fprintln(w, "| figure | spo2 | baseline | ratio | target | |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---|---|")
+	for _, r := range t.Rows {
+		base, ratio := "—", "—"
+		if r.Baseline > 0 {
+			base = num(r.Baseline)
+		}
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.Ratio)
+		}
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", r.Figure, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict)
+	}
+}
+
+// WriteJSON writes v to file, creating its directory.
+func WriteJSON(file string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return nil
+}
