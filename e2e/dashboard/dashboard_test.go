@@ -1,0 +1,313 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/spo2/spo2/e2e/harness"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	binDir    string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binary builds the spo2 binary once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "spo2-dashboard-")
+		if buildErr == nil {
+			binPath, buildErr = harness.Build(binDir)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build spo2: %v", buildErr)
+	}
+	return binPath
+}
+
+// targets is a farm of health endpoints on loopback whose answers the test
+// switches: /t/NAME answers 200 until set otherwise.
+type targets struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	code map[string]int
+}
+
+func newTargets(t *testing.T) *targets {
+	tg := &targets{code: map[string]int{}}
+	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/t/")
+		tg.mu.Lock()
+		code, ok := tg.code[name]
+		tg.mu.Unlock()
+		if !ok {
+			code = http.StatusOK
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "%s %d\n", name, code)
+	}))
+	t.Cleanup(tg.srv.Close)
+	return tg
+}
+
+func (tg *targets) set(name string, code int) {
+	tg.mu.Lock()
+	tg.code[name] = code
+	tg.mu.Unlock()
+}
+
+func (tg *targets) url(name string) string { return tg.srv.URL + "/t/" + name }
+
+// startSpo2 runs the real binary with a temp store; it is stopped at the end.
+func startSpo2(t *testing.T, env ...string) *harness.Process {
+	t.Helper()
+	p, err := harness.Start(context.Background(), harness.Options{Bin: binary(t), TempDir: t.TempDir(), Env: env})
+	if err != nil {
+		t.Fatalf("start spo2: %v", err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-p.Exited():
+		default:
+			if _, err := p.Stop(10 * time.Second); err != nil {
+				t.Errorf("stop spo2: %v", err)
+			}
+		}
+		if t.Failed() {
+			t.Logf("spo2 logs:\n%s", p.Logs())
+		}
+	})
+	return p
+}
+
+// api sends one request to spo2 and returns the status code and body.
+func api(t *testing.T, p *harness.Process, method, pathAndQuery, body string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.URL(pathAndQuery), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// register PUTs u with fast probe settings and data as its custom data.
+func register(t *testing.T, p *harness.Process, u string, data any, header ...string) {
+	t.Helper()
+	b, _ := json.Marshal(data)
+	code, body := api(t, p, http.MethodPut, "/?url="+url.QueryEscape(u)+"&interval=1s&timeout=500ms&failure_threshold=1", string(b), header...)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", u, code, body)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// rowState is a JS expression: the data-state of the rendered row for u, or
+// undefined when no row is rendered for it.
+func rowState(u string) string {
+	return fmt.Sprintf(`document.querySelector('tr.r[data-url=' + CSS.escape(%s) + ']')?.dataset.state`, jsString(u))
+}
+
+// renderedURLs is a JS expression: the URLs of the rendered rows, in order.
+const renderedURLs = `Array.from(document.querySelectorAll('tr.r')).map(r => r.dataset.url)`
+
+func renderedAre(urls ...string) string {
+	b, _ := json.Marshal(urls)
+	return fmt.Sprintf(`JSON.stringify(%s.slice().sort()) === JSON.stringify(%s.slice().sort())`, renderedURLs, string(b))
+}
+
+// TestDashboardLive drives the dashboard of a real spo2 against real
+// targets: snapshot, live state change, filters, removal, and a server
+// restart, all without reloading the page.
+func TestDashboardLive(t *testing.T) {
+	ctx := newBrowser(t)
+	tg := newTargets(t)
+	p := startSpo2(t)
+
+	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
+	var all []string
+	for i, n := range names {
+		register(t, p, tg.url(n), map[string]any{"customer": "cust-" + n, "index": i})
+		all = append(all, tg.url(n))
+	}
+
+	// GET / (no url) leads to the dashboard.
+	run(t, ctx, "open dashboard", 30*time.Second, chromedp.Navigate(p.URL("/")))
+	waitJS(t, ctx, "the snapshot with every URL", `window.spo2 && spo2.synced && spo2.rows() === 6 && `+renderedAre(all...), 15*time.Second)
+	waitJS(t, ctx, "every URL healthy", `document.querySelectorAll('tr.r[data-state="healthy"]').length === 6`, 15*time.Second)
+	var loc string
+	loc = evalJS[string](t, ctx, `location.pathname`)
+	if loc != "/ui/" {
+		t.Errorf("GET / landed on %q, want /ui/", loc)
+	}
+	waitJS(t, ctx, "custom data and code shown",
+		fmt.Sprintf(`(() => { const r = document.querySelector('tr.r[data-url=' + CSS.escape(%s) + ']');
+		  return r && r.querySelector('td.data').textContent.includes('customer=cust-alpha') &&
+		    r.querySelector('td.result').textContent === 'HTTP 200' && /ms$/.test(r.querySelector('td.lat').textContent) })()`, jsString(tg.url("alpha"))),
+		5*time.Second)
+	waitJS(t, ctx, "count buttons", `document.getElementById('n-healthy').textContent === '6' && document.getElementById('n-all').textContent === '6'`, 5*time.Second)
+
+	// A target turning 503 turns its row unhealthy, first in the table, and
+	// the title counts it; no reload.
+	tg.set("bravo", http.StatusServiceUnavailable)
+	bravo := tg.url("bravo")
+	waitJS(t, ctx, "bravo unhealthy", rowState(bravo)+` === 'unhealthy'`, 10*time.Second)
+	waitJS(t, ctx, "bravo first with its code, title counting it",
+		fmt.Sprintf(`(() => { const r = document.querySelector('tr.r');
+		  return r.dataset.url === %s && r.querySelector('td.result').textContent === 'HTTP 503' &&
+		    r.querySelector('.badge').textContent === 'unhealthy' && document.title.includes('1 failing') })()`, jsString(bravo)),
+		5*time.Second)
+
+	// State filter, by keyboard: focus the "Unhealthy" count and press Enter.
+	run(t, ctx, "filter unhealthy", 10*time.Second,
+		chromedp.Focus(chromedp.CSS(`button[data-filter="unhealthy"]`)),
+		chromedp.KeyEvent(kb.Enter))
+	waitJS(t, ctx, "only bravo shown", renderedAre(bravo)+` && document.querySelector('button[data-filter="unhealthy"]').getAttribute('aria-pressed') === 'true'`, 5*time.Second)
+	run(t, ctx, "filter healthy too", 10*time.Second, chromedp.Click(chromedp.CSS(`button[data-filter="healthy"]`)))
+	waitJS(t, ctx, "every URL shown with two states selected", `spo2.visible() === 6`, 5*time.Second)
+	run(t, ctx, "clear state filter", 10*time.Second, chromedp.Click(chromedp.CSS(`button[data-filter="all"]`)))
+	waitJS(t, ctx, "every URL shown", renderedAre(all...), 5*time.Second)
+
+	// Text filter over data and URL, by keyboard; Escape clears it.
+	run(t, ctx, "text filter", 10*time.Second,
+		chromedp.Focus(chromedp.CSS(`#q`)),
+		chromedp.KeyEvent("cust-delta"))
+	waitJS(t, ctx, "only delta shown", renderedAre(tg.url("delta"))+` && document.activeElement.id === 'q'`, 5*time.Second)
+	run(t, ctx, "text filter on URL", 10*time.Second, chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("/t/ech"))
+	waitJS(t, ctx, "only echo shown", renderedAre(tg.url("echo")), 5*time.Second)
+	run(t, ctx, "clear text filter", 10*time.Second, chromedp.KeyEvent(kb.Escape))
+	waitJS(t, ctx, "every URL shown again", renderedAre(all...)+` && document.getElementById('q').value === ''`, 5*time.Second)
+
+	// A removed URL disappears.
+	charlie := tg.url("charlie")
+	if code, body := api(t, p, http.MethodDelete, "/?url="+url.QueryEscape(charlie), ""); code != http.StatusOK {
+		t.Fatalf("DELETE charlie: %d %s", code, body)
+	}
+	waitJS(t, ctx, "charlie gone", rowState(charlie)+` === undefined && spo2.rows() === 5`, 10*time.Second)
+
+	// An unreachable URL shows its error kind.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	gone := closed.URL + "/t/gone"
+	closed.Close()
+	register(t, p, gone, map[string]any{"customer": "cust-gone"})
+	waitJS(t, ctx, "unreachable row", rowState(gone)+` === 'unreachable'`, 10*time.Second)
+	waitJS(t, ctx, "refused shown", fmt.Sprintf(`document.querySelector('tr.r[data-url=' + CSS.escape(%s) + '] td.result').textContent.includes('refused')`, jsString(gone)), 5*time.Second)
+
+	// Light and dark schemes: screenshots, and every text meets 4.5:1.
+	for _, scheme := range []string{"light", "dark"} {
+		run(t, ctx, "emulate "+scheme, 10*time.Second, colorScheme(scheme))
+		waitJS(t, ctx, scheme+" scheme applied", fmt.Sprintf(`matchMedia('(prefers-color-scheme: %s)').matches`, scheme), 5*time.Second)
+		c := evalJS[contrast](t, ctx, contrastJS)
+		t.Logf("%s scheme: lowest text contrast %.2f:1 (%s)", scheme, c.Min, c.Which)
+		if c.Min < 4.5 {
+			t.Errorf("%s scheme: contrast %.2f:1 below 4.5:1 for %s", scheme, c.Min, c.Which)
+		}
+		name := "dashboard.png"
+		if scheme == "dark" {
+			name = "dashboard-dark.png"
+		}
+		shot := screenshot(t, ctx, name)
+		if os.Getenv("SPO2_UPDATE_SCREENSHOT") == "1" {
+			copyFile(t, shot, filepath.Join("..", "..", "docs", name))
+		}
+	}
+	run(t, ctx, "reset scheme", 10*time.Second, colorScheme(""))
+
+	// Restart: the page shows it is reconnecting, then resyncs and shows the
+	// current data (a URL registered after the restart, a state that changed
+	// while the server was down).
+	if _, err := p.Stop(10 * time.Second); err != nil {
+		t.Fatalf("stop spo2: %v", err)
+	}
+	waitJS(t, ctx, "reconnecting indicator",
+		`spo2.conn === 'reconnecting' && !spo2.synced && document.getElementById('conn').offsetParent !== null && document.getElementById('conn-text').textContent.startsWith('Reconnecting') && document.title.startsWith('⟳')`,
+		10*time.Second)
+	screenshot(t, ctx, "reconnecting.png")
+	tg.set("bravo", http.StatusOK)
+	tg.set("echo", http.StatusInternalServerError)
+	if err := p.Restart(context.Background()); err != nil {
+		t.Fatalf("restart spo2: %v", err)
+	}
+	golf := tg.url("golf")
+	register(t, p, golf, map[string]any{"customer": "cust-golf"})
+	waitJS(t, ctx, "resynced after restart", `spo2.synced && spo2.connects >= 2 && spo2.conn === 'live' && spo2.rows() === 7`, 20*time.Second)
+	waitJS(t, ctx, "current data after restart",
+		rowState(golf)+` !== undefined && `+rowState(charlie)+` === undefined && `+
+			rowState(bravo)+` === 'healthy' && `+rowState(tg.url("echo"))+` === 'unhealthy'`, 15*time.Second)
+	waitJS(t, ctx, "title after restart", `document.title.includes('2 failing')`, 5*time.Second)
+	screenshot(t, ctx, "after-restart.png")
+}
+
+// TestDashboardToken checks that with API_TOKEN set the page asks for the
+// token once, reports a wrong one, and keeps a right one for the tab.
+func TestDashboardToken(t *testing.T) {
+	ctx := newBrowser(t)
+	tg := newTargets(t)
+	const token = "s3cret-token"
+	p := startSpo2(t, "API_TOKEN="+token)
+	register(t, p, tg.url("alpha"), map[string]any{"customer": "cust-alpha"}, "Authorization", "Bearer "+token)
+
+	run(t, ctx, "open dashboard", 30*time.Second, chromedp.Navigate(p.URL("/ui/")))
+	run(t, ctx, "token form shown", 10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#auth`)))
+	if n := evalJS[int](t, ctx, `spo2.rows()`); n != 0 {
+		t.Fatalf("rows before the token: %d", n)
+	}
+	run(t, ctx, "wrong token", 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#token`), "wrong"+kb.Enter))
+	waitJS(t, ctx, "wrong token reported", `document.getElementById('auth').open && !document.getElementById('auth-error').hidden && document.getElementById('auth-error').textContent.includes('rejected')`, 10*time.Second)
+	run(t, ctx, "right token", 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#token`), token+kb.Enter))
+	waitJS(t, ctx, "synced with token", `spo2.synced && spo2.rows() === 1 && !document.getElementById('auth').open`, 10*time.Second)
+
+	// Kept for the tab: a reload connects without asking.
+	run(t, ctx, "reload", 30*time.Second, chromedp.Reload())
+	waitJS(t, ctx, "synced after reload without asking", `window.spo2 && spo2.synced && spo2.rows() === 1 && !document.getElementById('auth').open`, 10*time.Second)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("updated %s", to)
+}

@@ -1,0 +1,136 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/ui"
+)
+
+// feed is a synthetic SpO₂ for the render measurement: it serves the real
+// embedded dashboard and a /ws endpoint speaking the real event encoding
+// (the actors event types), with records and event bursts chosen by the
+// test rather than by probes.
+type feed struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	records []health.Record
+	clients map[chan []byte]struct{}
+}
+
+func newFeed(t *testing.T, records []health.Record) *feed {
+	f := &feed{records: records, clients: map[chan []byte]struct{}{}}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui.Handler())
+	mux.HandleFunc("/ws", f.serveWS)
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
+	conn, _, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	out := make(chan []byte, 4096)
+	f.mu.Lock()
+	recs := f.records
+	f.mu.Unlock()
+	// Snapshot in frames of 1,000 events, as a server batching its writes.
+	for i := 0; i < len(recs); i += 1000 {
+		end := min(i+1000, len(recs))
+		batch := make([]actors.Event, 0, end-i)
+		for _, rec := range recs[i:end] {
+			batch = append(batch, actors.Snapshot{Record: rec})
+		}
+		if err := write(conn, batch); err != nil {
+			return
+		}
+	}
+	if err := write(conn, []actors.Event{actors.Synced{}}); err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.clients[out] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.clients, out)
+		f.mu.Unlock()
+	}()
+	go func() { // drain client frames (close, pong)
+		for {
+			if _, _, err := wsutil.ReadClientData(conn); err != nil {
+				conn.Close()
+				return
+			}
+		}
+	}()
+	for msg := range out {
+		if err := wsutil.WriteServerMessage(conn, ws.OpText, msg); err != nil {
+			return
+		}
+	}
+}
+
+func write(conn interface{ Write([]byte) (int, error) }, events []actors.Event) error {
+	b, err := json.Marshal(events)
+	if err != nil {
+		return err
+	}
+	return wsutil.WriteServerMessage(conn, ws.OpText, b)
+}
+
+// broadcast sends one frame of events to every connected client; a client
+// whose queue is full misses it (the measurement only counts what arrives).
+func (f *feed) broadcast(events []actors.Event) {
+	b, err := json.Marshal(events)
+	if err != nil {
+		panic(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.clients {
+		select {
+		case c <- b:
+		default:
+		}
+	}
+}
+
+// syntheticRecords builds n records with a realistic mix of states and data.
+func syntheticRecords(n int, now time.Time) []health.Record {
+	settings := health.Settings{Interval: 10 * time.Second, Timeout: 5 * time.Second,
+		FailureThreshold: 3, SuccessThreshold: 1, Expect: health.MustParseExpect("200-399")}
+	recs := make([]health.Record, n)
+	for i := range recs {
+		checked := now.Add(-time.Duration(i%10) * time.Second)
+		st := health.Status{State: health.Healthy, Code: 200, LatencyMS: 1 + float64(i%50)/7,
+			CheckedAt: &checked, Since: now.Add(-time.Duration(i) * 7 * time.Second)}
+		switch {
+		case i%40 == 1:
+			st.State, st.Code = health.Unhealthy, 503
+		case i%40 == 2:
+			st.State, st.Code, st.ErrorKind, st.Error = health.Unreachable, 0, health.KindRefused, "dial tcp: connection refused"
+		case i%200 == 3:
+			st = health.Status{State: health.Pending, Since: now}
+		}
+		data, _ := json.Marshal(map[string]any{"customer": 1000 + i, "index": fmt.Sprintf("idx-%d", i%97), "pod": fmt.Sprintf("search-%d-%05d", i%7, i)})
+		recs[i] = health.Record{URL: fmt.Sprintf("http://10.%d.%d.%d:7700/health", i/65536%256, i/256%256, i%256),
+			Data: data, Probe: settings, Status: st, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+	}
+	return recs
+}
