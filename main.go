@@ -116,6 +116,9 @@ func serve(cfg config, log *slog.Logger) error {
 		Metrics:  m, Log: log,
 	}), "supervisor")
 	loaded = nil
+	if _, err := root.RequestFuture(supervisor, actors.Ready{}, time.Minute).Result(); err != nil {
+		return fmt.Errorf("starting the supervisor: %w", err)
+	}
 	slack := startSlack(cfg, root, broadcaster, model, store, m, log)
 
 	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue},

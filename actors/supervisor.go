@@ -132,6 +132,10 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		if pid, ok := s.checkers[msg.URL]; ok {
 			ctx.Send(pid, panicForTest{})
 		}
+	case countCheckers:
+		ctx.Respond(len(ctx.Children()))
+	case Ready:
+		ctx.Respond(len(s.latest))
 	}
 }
 
@@ -256,8 +260,15 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
 }
 
+// Ready asks whether start-up is done; the supervisor responds with the
+// number of registrations once every loaded URL is in the read model.
+type Ready struct{}
+
 // forwardPanic makes the checker of URL panic (tests only).
 type forwardPanic struct{ URL string }
+
+// countCheckers asks for the number of running checkers (tests only).
+type countCheckers struct{}
 
 // restartAlone restarts a failed checker and nothing else, however often it
 // fails: a registration is never dropped because its checker crashed.

@@ -105,8 +105,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		if msg.gen != c.gen {
 			return
 		}
-		c.probing = false
-		c.cancel()
+		c.endProbe()
 		c.observe(ctx, msg.outcome)
 	case UpdateSettings:
 		if msg.Settings.SameSchedule(c.settings) {
@@ -140,10 +139,16 @@ func (c *URLChecker) disarm() {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	if c.probing {
+	c.endProbe()
+}
+
+// endProbe releases the context of the probe in flight, if any.
+func (c *URLChecker) endProbe() {
+	if c.cancel != nil {
 		c.cancel()
-		c.probing = false
+		c.cancel = nil
 	}
+	c.probing = false
 }
 
 func (c *URLChecker) startProbe(ctx actor.Context, scheduled time.Time) {
@@ -204,7 +209,11 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	c.deps.Statuses.SaveStatus(c.url, st)
 	c.deps.Log.Info("state changed", "url", c.url, "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
-	ctx.Send(ctx.Parent(), checkerStatus{checker: ctx.Self(), event: StatusChanged{
+	parent := ctx.Parent()
+	if parent == nil {
+		return // a checker spawned alone (tests): nobody to tell
+	}
+	ctx.Send(parent, checkerStatus{checker: ctx.Self(), event: StatusChanged{
 		URL: c.url, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
 		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: *st.CheckedAt, PreviousSince: before.Since,
 	}})

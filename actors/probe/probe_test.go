@@ -1,0 +1,221 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spo2/spo2/actors/health"
+)
+
+// rawServer answers every connection with fn, for targets that do not speak
+// proper HTTP.
+func rawServer(t *testing.T, fn func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				_, _ = c.Read(buf) // the request
+				fn(c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
+}
+
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/"
+}
+
+func TestProbeOutcomes(t *testing.T) {
+	var redirectTargetHits atomic.Int32
+	redirectTarget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirectTargetHits.Add(1)
+	}))
+	defer redirectTarget.Close()
+	stopHang := make(chan struct{})
+	defer close(stopHang)
+
+	handlers := map[string]http.HandlerFunc{
+		"ok":       func(w http.ResponseWriter, r *http.Request) {},
+		"503":      func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
+		"204":      func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) },
+		"redirect": func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, redirectTarget.URL, http.StatusFound) },
+		"hang": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-stopHang:
+			}
+		},
+		"huge": func(w http.ResponseWriter, r *http.Request) {
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for i := 0; i < 1024; i++ { // 64 MiB unless the prober hangs up
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		},
+		"trickle": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			for {
+				if _, err := w.Write([]byte("x")); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-stopHang:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		},
+	}
+	servers := map[string]string{}
+	for name, h := range handlers {
+		s := httptest.NewServer(h)
+		defer s.Close()
+		servers[name] = s.URL + "/"
+	}
+	servers["refused"] = closedPortURL(t)
+	servers["reset"] = rawServer(t, func(c net.Conn) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // RST instead of FIN
+		}
+	})
+	servers["eof"] = rawServer(t, func(c net.Conn) {})
+	servers["garbage"] = rawServer(t, func(c net.Conn) { _, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n") })
+	tlsSrv := httptest.NewTLSServer(handlers["ok"])
+	defer tlsSrv.Close()
+	servers["tls-untrusted"] = tlsSrv.URL + "/"
+	servers["plain-to-tls"] = strings.Replace(servers["ok"], "http://", "https://", 1)
+
+	p := New(Options{MaxInFlight: 16, MaxIdleConns: 16, IdleConnTimeout: time.Second})
+	defer p.Close()
+	timeout := 400 * time.Millisecond
+
+	tests := []struct {
+		target  string
+		expect  string
+		verdict health.State
+		code    int
+		kind    health.ErrorKind
+	}{
+		{"ok", "200-399", health.Healthy, 200, ""},
+		{"503", "200-399", health.Unhealthy, 503, ""},
+		{"204", "200", health.Unhealthy, 204, ""},
+		{"204", "200-299", health.Healthy, 204, ""},
+		{"redirect", "200-399", health.Healthy, 302, ""},
+		{"redirect", "200", health.Unhealthy, 302, ""},
+		{"huge", "200-399", health.Healthy, 200, ""},
+		{"hang", "200-399", health.Unreachable, 0, health.KindTimeout},
+		// Headers arrived: the verdict is the code; the slow body only costs the timeout.
+		{"trickle", "200-399", health.Healthy, 200, ""},
+		{"refused", "200-399", health.Unreachable, 0, health.KindRefused},
+		{"reset", "200-399", health.Unreachable, 0, health.KindReset},
+		{"eof", "200-399", health.Unreachable, 0, health.KindReset},
+		{"garbage", "200-399", health.Unreachable, 0, health.KindProtocol},
+		{"tls-untrusted", "200-399", health.Unreachable, 0, health.KindTLS},
+		{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target+"/"+tc.expect, func(t *testing.T) {
+			start := time.Now()
+			o := p.Probe(context.Background(), servers[tc.target], timeout, health.MustParseExpect(tc.expect))
+			took := time.Since(start)
+			if o.Verdict() != tc.verdict || o.Code != tc.code || o.Kind != tc.kind {
+				t.Fatalf("outcome %+v: verdict %s code %d kind %q, want %s %d %q", o, o.Verdict(), o.Code, o.Kind, tc.verdict, tc.code, tc.kind)
+			}
+			if tc.kind != "" && !strings.Contains(o.Err, string(tc.kind)) {
+				t.Fatalf("error %q does not contain its kind %q", o.Err, tc.kind)
+			}
+			if took > timeout+time.Second {
+				t.Fatalf("probe took %s, more than its timeout %s allows", took, timeout)
+			}
+		})
+	}
+	if n := redirectTargetHits.Load(); n != 0 {
+		t.Fatalf("redirect was followed %d times", n)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err  error
+		kind health.ErrorKind
+	}{
+		{&net.DNSError{Name: "pod-7.invalid", Err: "no such host", IsNotFound: true}, health.KindDNS},
+		{&net.OpError{Op: "dial", Err: &osSyscallError{syscall.ECONNREFUSED}}, health.KindRefused},
+		{&net.OpError{Op: "read", Err: &osSyscallError{syscall.ECONNRESET}}, health.KindReset},
+		{context.DeadlineExceeded, health.KindTimeout},
+		{io.ErrUnexpectedEOF, health.KindReset},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, health.KindTLS},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`), health.KindProtocol},
+		{errors.New("something else"), health.KindOther},
+	}
+	for _, tc := range tests {
+		kind, msg := Classify(tc.err, 5*time.Second)
+		if kind != tc.kind {
+			t.Errorf("Classify(%v) = %s, want %s", tc.err, kind, tc.kind)
+		}
+		if !strings.Contains(msg, string(kind)) {
+			t.Errorf("Classify(%v) message %q lacks the word %q", tc.err, msg, kind)
+		}
+	}
+}
+
+type osSyscallError struct{ errno syscall.Errno }
+
+func (e *osSyscallError) Error() string { return e.errno.Error() }
+func (e *osSyscallError) Unwrap() error { return e.errno }
+
+func TestAcquireBoundsProbesInFlight(t *testing.T) {
+	p := New(Options{MaxInFlight: 2})
+	ctx := context.Background()
+	if err := p.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := p.Acquire(short); err == nil {
+		t.Fatal("third Acquire succeeded beyond MaxInFlight 2")
+	}
+	if p.InFlight() != 2 {
+		t.Fatalf("InFlight = %d, want 2", p.InFlight())
+	}
+	p.Release()
+	if err := p.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
