@@ -64,10 +64,12 @@ func TestProbeOutcomes(t *testing.T) {
 	defer close(stopHang)
 
 	handlers := map[string]http.HandlerFunc{
-		"ok":       func(w http.ResponseWriter, r *http.Request) {},
-		"503":      func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
-		"204":      func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) },
-		"redirect": func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, redirectTarget.URL, http.StatusFound) },
+		"ok":  func(w http.ResponseWriter, r *http.Request) {},
+		"503": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
+		"204": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) },
+		"redirect": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, redirectTarget.URL, http.StatusFound)
+		},
 		"hang": func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
