@@ -1,0 +1,57 @@
+package slack
+
+import "strings"
+
+// Mask is what replaces a secret in a rendered URL.
+const Mask = "****"
+
+// secretParams are query parameter names whose values are masked, compared
+// case-insensitively.
+var secretParams = map[string]bool{
+	"password": true, "passwd": true, "pwd": true, "pass": true,
+	"token": true, "access_token": true, "auth": true, "secret": true,
+	"api_key": true, "apikey": true, "key": true, "sig": true, "signature": true,
+}
+
+// MaskURL returns raw with the password of its user information replaced by
+// "****" (user:****@host) and the values of secret-looking query parameters
+// (password, token, secret, key, …) masked the same way. Everything else is
+// kept byte for byte, so the operator recognises the URL. It works on the raw
+// text, so it also masks URLs that net/url refuses to parse.
+func MaskURL(raw string) string {
+	s := raw
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + 3
+	}
+	// The authority ends at the first '/', '?' or '#' after the scheme.
+	end := len(s)
+	if j := strings.IndexAny(s[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	authority := s[start:end]
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userinfo := authority[:at]
+		if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
+			s = s[:start] + userinfo[:colon+1] + Mask + s[start+at:]
+			end = start + colon + 1 + len(Mask) + (len(authority) - at)
+		}
+	}
+	q := strings.IndexByte(s[end:], '?')
+	if q < 0 {
+		return s
+	}
+	q += end
+	frag := len(s)
+	if h := strings.IndexByte(s[q:], '#'); h >= 0 {
+		frag = q + h
+	}
+	pairs := strings.Split(s[q+1:frag], "&")
+	for i, p := range pairs {
+		name, _, hasValue := strings.Cut(p, "=")
+		if hasValue && secretParams[strings.ToLower(name)] {
+			pairs[i] = name + "=" + Mask
+		}
+	}
+	return s[:q+1] + strings.Join(pairs, "&") + s[frag:]
+}
