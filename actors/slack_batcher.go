@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -659,7 +660,11 @@ func (a *slackBatcher) post(body []byte) slackResult {
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := a.cfg.Client.Do(req)
 	if err != nil {
-		return slackResult{err: fmt.Errorf("post to slack: %w", err)}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message holds the webhook URL, a secret
+		}
+		return slackResult{err: fmt.Errorf("post to slack webhook: %w", err)}
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

@@ -129,7 +129,29 @@ type harness struct {
 	slack  *fakeSlack
 	cfg    actors.SlackConfig
 	pid    *actor.PID
+	logs   *syncBuffer // the batcher's log
 }
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// hookSecret is the secret part of the test webhook URL; it must never be logged.
+const hookSecret = "s3cretHookToken"
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -142,14 +164,15 @@ func newHarness(t *testing.T, n int, tune func(*actors.SlackConfig)) *harness {
 		t.Fatal(err)
 	}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
-	h := &harness{t: t, system: system, model: readmodel.New(), store: store, m: metrics.New(), slack: newFakeSlack(t)}
+	h := &harness{t: t, system: system, model: readmodel.New(), store: store, m: metrics.New(), slack: newFakeSlack(t),
+		logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		system.Shutdown()
 		_ = store.Close()
 	})
 	h.register(n)
 	h.bcast = system.Root.Spawn(actors.NewBroadcasterProps(h.model, h.m, log))
-	h.cfg = actors.SlackConfig{HookURL: h.slack.srv.URL, BatchWindow: 200 * time.Millisecond,
+	h.cfg = actors.SlackConfig{HookURL: h.slack.srv.URL + "/services/T0/B0/" + hookSecret, BatchWindow: 200 * time.Millisecond,
 		MinInterval: 5 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond}
 	if tune != nil {
 		tune(&h.cfg)
@@ -179,7 +202,8 @@ func (h *harness) registerURL(url string, data json.RawMessage) {
 
 // start spawns a batcher and waits until it has subscribed.
 func (h *harness) start() {
-	h.pid = h.system.Root.Spawn(actors.NewSlackBatcherProps(h.cfg, h.bcast, h.model, h.store, h.m, quietLogger()))
+	h.pid = h.system.Root.Spawn(actors.NewSlackBatcherProps(h.cfg, h.bcast, h.model, h.store, h.m,
+		slog.New(slog.NewTextHandler(h.logs, nil))))
 	h.flush() // answered after Started, which subscribed first
 }
 
@@ -420,6 +444,10 @@ func TestSlackDownThenBack(t *testing.T) {
 			if got := counter(t, h.m.SlackBacklog); got != 0 {
 				t.Errorf("backlog gauge %v after delivery", got)
 			}
+			logs := h.logs.String()
+			if !strings.Contains(logs, "slack delivery failed; will retry") || strings.Contains(logs, hookSecret) {
+				t.Errorf("retry not logged, or webhook URL leaked into the log:\n%s", logs)
+			}
 		})
 	}
 }
@@ -440,6 +468,9 @@ func TestSlackBacklogFolds(t *testing.T) {
 	}
 	if got := counter(t, h.m.SlackFolded); got != 15 {
 		t.Errorf("folded metric %v, want 15", got)
+	}
+	if !strings.Contains(h.logs.String(), "slack backlog full") {
+		t.Error("folding not logged")
 	}
 	a, err := h.store.LoadAnnounced()
 	if err != nil || len(a) != 25 {
