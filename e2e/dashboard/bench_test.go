@@ -1,11 +1,14 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +28,7 @@ type frameStats struct {
 	RenderAvg float64 `json:"renderAvg"`
 	RenderMax float64 `json:"renderMax"`
 	Events    int     `json:"events"`
+	ApplyMS   float64 `json:"applyMs"`
 	DOMRows   int     `json:"domRows"`
 }
 
@@ -55,7 +59,7 @@ const measureJS = `new Promise((resolve) => {
     const renders = s1.frames - s0.frames;
     resolve({fps: n * 1000 / (t - t0), maxGap, long, renders,
       renderAvg: renders ? (s1.renderMsTotal - s0.renderMsTotal) / renders : 0, renderMax,
-      events: s1.events - s0.events, domRows: s1.domRows});
+      events: s1.events - s0.events, applyMs: s1.applyMsTotal - s0.applyMsTotal, domRows: s1.domRows});
   }
   requestAnimationFrame(step);
 })`
@@ -95,8 +99,10 @@ func TestRenderBench(t *testing.T) {
 	// Bursts: every 10 ms a frame of rate/100 status events flipping random
 	// URLs between healthy and unhealthy.
 	states := make([]health.State, n)
+	since := make([]time.Time, n)
 	for i, r := range recs {
 		states[i] = r.Status.State
+		since[i] = r.Status.Since
 	}
 	for _, rate := range []int{1000, 5000, 10000, 20000} {
 		for _, scrolling := range []bool{false, true} {
@@ -127,6 +133,7 @@ func TestRenderBench(t *testing.T) {
 							ev.State, ev.Code = health.Healthy, 200
 						}
 						states[i] = ev.State
+						since[i] = now
 						batch = append(batch, ev)
 					}
 					f.broadcast(batch)
@@ -138,6 +145,37 @@ func TestRenderBench(t *testing.T) {
 			wg.Wait()
 			t.Logf("burst %d events/s, scrolling=%t: %+v", rate, scrolling, st)
 		}
+	}
+
+	// The incremental re-sort must give exactly the full sort's order.
+	rank := map[health.State]int{health.Unhealthy: 0, health.Unreachable: 0, health.Pending: 1, health.Healthy: 2}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if d := rank[states[a]] - rank[states[b]]; d != 0 {
+			return d
+		}
+		if d := since[b].UnixMilli() - since[a].UnixMilli(); d != 0 {
+			return int(d)
+		}
+		return strings.Compare(recs[a].URL, recs[b].URL)
+	})
+	want := make([]string, n)
+	for i, j := range idx {
+		want[i] = recs[j].URL
+	}
+	waitJS(t, ctx, "every burst event applied", fmt.Sprintf(`spo2.state(%s) === %q`, jsString(recs[idx[0]].URL), states[idx[0]]), 10*time.Second)
+	run(t, ctx, "let a frame pass", 10*time.Second, chromedp.Poll[chromedp.Void](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`))
+	got := evalJS[[]string](t, ctx, `spo2.order()`)
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("order differs at %d of %d: got %s, want %s", i, n, got[i], want[i])
+			}
+		}
+		t.Fatalf("order: got %d URLs, want %d", len(got), len(want))
 	}
 }
 
@@ -153,4 +191,62 @@ func round(v []float64) []float64 {
 		out[i] = float64(int(x*10)) / 10
 	}
 	return out
+}
+
+// TestRenderBenchReal is the same measurement against the real spo2 binary:
+// 10,000 URLs (SPO2_UI_BENCH_N) registered with one POST /bulk on a loopback
+// target that the test flips between 200 and 503, so every URL changes state
+// within one probe interval (5 s): a real burst of status events while the
+// engine keeps probing on the same two cores as the browser.
+func TestRenderBenchReal(t *testing.T) {
+	if os.Getenv("SPO2_UI_BENCH") == "" {
+		t.Skip("measurement: set SPO2_UI_BENCH=1 to run")
+	}
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("SPO2_UI_BENCH_N")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := newBrowser(t)
+	tg := newTargets(t)
+	p := startSpo2(t)
+	items := make([]map[string]any, n)
+	for i := range items {
+		items[i] = map[string]any{"url": fmt.Sprintf("%s/t/%d", tg.srv.URL, i), "interval": "5s", "timeout": "1s", "failure_threshold": 1,
+			"data": map[string]any{"customer": 1000 + i, "index": fmt.Sprintf("idx-%d", i%97)}}
+	}
+	body, _ := json.Marshal(items)
+	start := time.Now()
+	if code, out := api(t, p, http.MethodPost, "/bulk", string(body)); code != http.StatusOK {
+		t.Fatalf("POST /bulk: %d %.300s", code, out)
+	}
+	t.Logf("POST /bulk of %d URLs: %s", n, time.Since(start).Round(time.Millisecond))
+
+	run(t, ctx, "open dashboard", 30*time.Second, chromedp.Navigate(p.URL("/ui/")))
+	waitJS(t, ctx, "every URL healthy", fmt.Sprintf(`window.spo2 && spo2.synced && spo2.rows() === %d && document.getElementById('n-healthy').textContent === %q`, n, commas(n)), 60*time.Second)
+	var loads, renders []float64
+	for i := 0; i < 3; i++ {
+		run(t, ctx, "reload", 30*time.Second, chromedp.Reload())
+		waitJS(t, ctx, "snapshot", fmt.Sprintf("window.spo2 && spo2.synced && spo2.rows() === %d && spo2.snapshotMs > 0", n), 60*time.Second)
+		loads = append(loads, evalJS[float64](t, ctx, "spo2.snapshotMs"))
+		renders = append(renders, evalJS[float64](t, ctx, "spo2.syncRenderMs"))
+	}
+	t.Logf("real spo2, %d URLs: socket open → snapshot rendered: %v ms (median %.0f)", n, round(loads), median(loads))
+	t.Logf("real spo2, %d URLs: JS time of the snapshot frame: %v ms (median %.1f)", n, round(renders), median(renders))
+
+	for _, code := range []int{http.StatusServiceUnavailable, http.StatusOK} {
+		for i := range n {
+			tg.set(strconv.Itoa(i), code)
+		}
+		st := evalJS[frameStats](t, ctx, fmt.Sprintf(measureJS, 6000, true))
+		t.Logf("real spo2, every URL turning %d within 5 s, scrolling: %+v", code, st)
+	}
+	screenshot(t, ctx, "bench-real.png")
+}
+
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -285,7 +285,26 @@ func TestDashboardToken(t *testing.T) {
 	p := startSpo2(t, "API_TOKEN="+token)
 	register(t, p, tg.url("alpha"), map[string]any{"customer": "cust-alpha"}, "Authorization", "Bearer "+token)
 
-	run(t, ctx, "open dashboard", 30*time.Second, chromedp.Navigate(p.URL("/ui/")))
+	// The page itself holds no data and must load without the token (a
+	// browser cannot add an Authorization header to a navigation); the data
+	// flows through /ws, which checks ?token=.
+	for _, path := range []string{"/ui/", "/ui/app.js", "/ui/style.css"} {
+		if code, _ := api(t, p, http.MethodGet, path, ""); code != http.StatusOK {
+			t.Fatalf("GET %s without token: %d, want 200: with API_TOKEN set the dashboard's static files must be served without the token", path, code)
+		}
+	}
+	if code, _ := api(t, p, http.MethodGet, "/ws", ""); code != http.StatusUnauthorized {
+		t.Fatalf("GET /ws without token: %d, want 401", code)
+	}
+	tokenFlow(t, ctx, p.URL("/ui/"), token, 1)
+}
+
+// tokenFlow opens the page at pageURL on a server that wants token and
+// walks through the token form: a wrong token is reported, the right one
+// syncs wantRows URLs and survives a reload.
+func tokenFlow(t *testing.T, ctx context.Context, pageURL, token string, wantRows int) {
+	t.Helper()
+	run(t, ctx, "open dashboard", 30*time.Second, chromedp.Navigate(pageURL))
 	run(t, ctx, "token form shown", 10*time.Second, chromedp.WaitVisible(chromedp.CSS(`#auth`)))
 	if n := evalJS[int](t, ctx, `spo2.rows()`); n != 0 {
 		t.Fatalf("rows before the token: %d", n)
@@ -293,11 +312,14 @@ func TestDashboardToken(t *testing.T) {
 	run(t, ctx, "wrong token", 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#token`), "wrong"+kb.Enter))
 	waitJS(t, ctx, "wrong token reported", `document.getElementById('auth').open && !document.getElementById('auth-error').hidden && document.getElementById('auth-error').textContent.includes('rejected')`, 10*time.Second)
 	run(t, ctx, "right token", 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#token`), token+kb.Enter))
-	waitJS(t, ctx, "synced with token", `spo2.synced && spo2.rows() === 1 && !document.getElementById('auth').open`, 10*time.Second)
+	waitJS(t, ctx, "synced with token", fmt.Sprintf(`spo2.synced && spo2.rows() === %d && !document.getElementById('auth').open`, wantRows), 10*time.Second)
 
 	// Kept for the tab: a reload connects without asking.
 	run(t, ctx, "reload", 30*time.Second, chromedp.Reload())
-	waitJS(t, ctx, "synced after reload without asking", `window.spo2 && spo2.synced && spo2.rows() === 1 && !document.getElementById('auth').open`, 10*time.Second)
+	waitJS(t, ctx, "synced after reload without asking", fmt.Sprintf(`window.spo2 && spo2.synced && spo2.conn === 'live' && spo2.rows() === %d && !document.getElementById('auth').open`, wantRows), 10*time.Second)
+	if got := evalJS[string](t, ctx, `sessionStorage.getItem('spo2.token')`); got != token {
+		t.Errorf("sessionStorage token %q, want %q", got, token)
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {

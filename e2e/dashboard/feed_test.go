@@ -27,6 +27,7 @@ type feed struct {
 	mu      sync.Mutex
 	records []health.Record
 	clients map[chan []byte]struct{}
+	token   string // when set, /ws wants ?token= (401 otherwise)
 }
 
 func newFeed(t *testing.T, records []health.Record) *feed {
@@ -40,6 +41,10 @@ func newFeed(t *testing.T, records []health.Record) *feed {
 }
 
 func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
+	if f.token != "" && r.URL.Query().Get("token") != f.token {
+		http.Error(w, `{"error":"missing or wrong API token"}`, http.StatusUnauthorized)
+		return
+	}
 	conn, _, _, err := ws.UpgradeHTTP(r, w)
 	if err != nil {
 		return

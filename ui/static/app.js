@@ -32,11 +32,13 @@
   let order = [];            // every row, sorted
   let view = [];             // rows passing the filters, sorted
   let membershipDirty = true, orderDirty = true, filterDirty = true;
+  let touched = [];          // rows whose sort key changed since the last frame
+  let mark = 0;              // frame stamp for touched rows
 
   const filter = { states: new Set(), terms: [] };
 
   // stats for the test hook
-  let lastRenderMs = 0, renderMsTotal = 0, frames = 0, events = 0, messages = 0;
+  let lastRenderMs = 0, renderMsTotal = 0, frames = 0, events = 0, messages = 0, applyMsTotal = 0;
   let connects = 0, openedAt = 0, snapshotMs = 0, syncRenderMs = 0, measureSync = false;
 
   const parseTime = (s) => {
@@ -109,13 +111,14 @@
     if (!rec || typeof rec.url !== 'string') return;
     const old = target.get(rec.url);
     const r = rowFromRecord(rec);
-    if (old) r.ver = old.ver + 1;
     target.set(rec.url, r);
     if (live) {
       if (old) counts[old.state]--;
       counts[r.state]++;
-      if (old) { orderDirty = true; filterDirty = true; } else membershipDirty = true;
+      // A new object replaces the old one in the sorted array: rebuild.
+      membershipDirty = true;
     }
+    if (old) r.ver = old.ver + 1;
   }
 
   function applyStatus(target, e, live) {
@@ -126,7 +129,11 @@
     const at = parseTime(e.at);
     if (at) { r.since = at; r.checked = at; }
     r.ver++;
-    if (live) { counts[r.state]++; orderDirty = true; filterDirty = true; }
+    if (live) {
+      counts[r.state]++;
+      orderDirty = true; filterDirty = true;
+      if (r.mark !== mark + 1) { r.mark = mark + 1; touched.push(r); }
+    }
   }
 
   function applyRemoved(target, e, live) {
@@ -187,6 +194,34 @@
     return (a.rank - b.rank) || (b.since - a.since) || (a.url < b.url ? -1 : a.url > b.url ? 1 : 0);
   }
 
+  // resort restores the order after status changes. Few rows moved: take
+  // them out, sort them, and merge them back in one pass (O(n) with few
+  // comparisons). Many moved: sort everything in place.
+  function resort() {
+    const stamp = mark + 1;
+    if (touched.length === 0) return;
+    if (touched.length * 4 > order.length) { order.sort(cmp); return; }
+    const moved = touched.sort(cmp);
+    const out = new Array(order.length);
+    let i = 0, j = 0, k = 0;
+    const n = order.length, m = moved.length;
+    while (i < n) {
+      const r = order[i];
+      if (r.mark === stamp) { i++; continue; }
+      while (j < m && cmp(moved[j], r) < 0) out[k++] = moved[j++];
+      if (j === m) {
+        // Only unmoved rows are left: copy them without comparing.
+        for (; i < n; i++) if (order[i].mark !== stamp) out[k++] = order[i];
+        break;
+      }
+      out[k++] = r;
+      i++;
+    }
+    while (j < m) out[k++] = moved[j++];
+    out.length = k;
+    order = out;
+  }
+
   function matches(r) {
     if (filter.states.size > 0 && !filter.states.has(r.state)) return false;
     for (const t of filter.terms) if (!r.search.includes(t)) return false;
@@ -209,9 +244,14 @@
     const t0 = performance.now();
     if (membershipDirty) {
       order = Array.from(rows.values());
-      membershipDirty = false; orderDirty = true;
+      order.sort(cmp);
+      membershipDirty = false; orderDirty = false; filterDirty = true;
+    } else if (orderDirty) {
+      resort();
+      orderDirty = false; filterDirty = true;
     }
-    if (orderDirty) { order.sort(cmp); orderDirty = false; filterDirty = true; }
+    touched = [];
+    mark++;
     if (filterDirty) {
       view = (filter.states.size || filter.terms.length) ? order.filter(matches) : order;
       filterDirty = false;
@@ -502,9 +542,11 @@
     ws.onmessage = (ev) => {
       if (sock !== ws) return;
       messages++;
+      const t0 = performance.now();
       let list;
       try { list = JSON.parse(ev.data); } catch (_) { return; }
       handleEvents(list);
+      applyMsTotal += performance.now() - t0;
     };
     ws.onclose = () => {
       if (sock !== ws) return;
@@ -594,7 +636,7 @@
     /** the state of one URL as the page knows it, or null */
     state: (url) => { const r = rows.get(url); return r ? r.state : null; },
     /** cumulative counters */
-    stats: () => ({ frames, renderMsTotal, events, messages, domRows: pool.length }),
+    stats: () => ({ frames, renderMsTotal, events, messages, applyMsTotal, domRows: pool.length }),
   });
 
   loadHash();
