@@ -3,8 +3,8 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
