@@ -109,7 +109,8 @@ func loadConfig(args []string) (config, error) {
 	}
 	if c.SlackHookURL != "" {
 		if u, err := url.Parse(c.SlackHookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, fmt.Errorf("SLACK_HOOK_URL=%q: not an absolute http(s) URL", c.SlackHookURL)
+			// The webhook URL is a secret: name it, do not print it.
+			return c, fmt.Errorf("SLACK_HOOK_URL (%d characters, not shown): not an absolute http(s) URL", len(c.SlackHookURL))
 		}
 	}
 	if err := c.Defaults.Validate(); err != nil {

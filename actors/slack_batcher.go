@@ -282,8 +282,30 @@ func (a *slackBatcher) start(ctx actor.Context) {
 	if a.broadcaster != nil {
 		ctx.Send(a.broadcaster, SubscribeActor{PID: ctx.Self()})
 	}
+	a.announceRestored()
 	a.log.Info("slack batcher started", "batch_size", a.cfg.BatchSize, "batch_window", a.cfg.BatchWindow,
 		"max_backlog", a.cfg.MaxBacklog, "announced", len(a.announced))
+}
+
+// announceRestored queues the restored states that were never announced: a
+// change persisted just before a crash, whose message was not delivered, is
+// announced after the restart instead of being lost.
+func (a *slackBatcher) announceRestored() {
+	if a.model == nil {
+		return
+	}
+	for _, ref := range a.model.Snapshot() {
+		st := ref.Status
+		if st == nil || (st.State != health.Healthy && !st.State.Failing()) {
+			continue
+		}
+		at := st.Since
+		if st.CheckedAt != nil {
+			at = *st.CheckedAt
+		}
+		a.onStatus(StatusChanged{URL: ref.Reg.URL, State: st.State, Previous: st.State, Code: st.Code,
+			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: at})
+	}
 }
 
 func (a *slackBatcher) stop() {

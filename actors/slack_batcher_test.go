@@ -662,3 +662,24 @@ func TestSlackMassFailurePartialRecovery(t *testing.T) {
 		t.Errorf("after the incident: %d messages, lines %v", len(msgs), seen)
 	}
 }
+
+func TestSlackAnnouncesRestoredStateNeverDelivered(t *testing.T) {
+	h := newHarness(t, 3, nil)
+	h.stop()
+	// As after a crash: the store restored url 0 unhealthy and url 2
+	// unreachable, but only url 2's state had reached Slack before the crash.
+	if err := h.store.SaveAnnounced(map[string]health.State{testURL(2): health.Unreachable}); err != nil {
+		t.Fatal(err)
+	}
+	h.model.Get(testURL(0)).SetStatus(&health.Status{State: health.Unhealthy, Code: 503})
+	h.model.Get(testURL(1)).SetStatus(&health.Status{State: health.Healthy, Code: 200})
+	h.model.Get(testURL(2)).SetStatus(&health.Status{State: health.Unreachable, Error: "connection refused"})
+	before := len(h.slack.messages())
+
+	h.start()
+	h.flush()
+	seen, _ := announcedURLs(t, h.slack.messages()[before:], 40)
+	if len(seen) != 1 || seen[testURL(0)] != 1 {
+		t.Fatalf("after restart announced %v, want only the undelivered %s", seen, testURL(0))
+	}
+}

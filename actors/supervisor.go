@@ -12,6 +12,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/slack"
 	"github.com/spo2/spo2/persistence"
 )
 
@@ -236,7 +237,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 			delete(s.checkers, it.url)
 		}
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
-		s.cfg.Log.Info("url removed", "url", it.url)
+		s.cfg.Log.Info("url removed", "url", slack.MaskURL(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
+	"github.com/spo2/spo2/actors/slack"
 )
 
 // StatusSaver keeps a URL's latest status across restarts, lazily.
@@ -207,7 +208,7 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	}
 	m.StateChanges.WithLabelValues(string(st.State)).Inc()
 	c.deps.Statuses.SaveStatus(c.url, st)
-	c.deps.Log.Info("state changed", "url", c.url, "state", st.State, "previous", previous,
+	c.deps.Log.Info("state changed", "url", slack.MaskURL(c.url), "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()
 	if parent == nil {
