@@ -16,7 +16,7 @@
   const scroller = $('scroller'), table = $('grid'), tbody = $('rows');
   const padTop = $('pad-top'), padBottom = $('pad-bottom');
   const padTopCell = padTop.firstElementChild, padBottomCell = padBottom.firstElementChild;
-  const connEl = $('conn'), connText = $('conn-text'), retryBtn = $('retry');
+  const connEl = $('conn'), connText = $('conn-text'), connWait = $('conn-wait'), retryBtn = $('retry');
   const summaryEl = $('summary'), emptyEl = $('empty'), qInput = $('q');
   const authDlg = $('auth'), authForm = $('auth-form'), authErr = $('auth-error'), tokenInput = $('token');
   const filterBtns = Array.from(document.querySelectorAll('.filters [data-filter]'));
@@ -276,8 +276,8 @@
       if (shownCounts[s] !== counts[s]) { countEls[s].textContent = counts[s].toLocaleString(); shownCounts[s] = counts[s]; }
     }
     const filtered = filter.states.size || filter.terms.length;
-    const summary = filtered
-      ? 'Showing ' + view.length.toLocaleString() + ' of ' + all.toLocaleString() + ' URLs'
+    const summary = (!synced && all === 0) ? ''
+      : filtered ? 'Showing ' + view.length.toLocaleString() + ' of ' + all.toLocaleString() + ' URLs'
       : all.toLocaleString() + (all === 1 ? ' URL' : ' URLs') + ' · failing first, then most recent change';
     if (summary !== shown.summary) { summaryEl.textContent = summary; shown.summary = summary; }
     let empty = '';
@@ -499,10 +499,13 @@
   let token = '';
   try { token = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (_) { token = ''; }
 
-  function setConn(state, text) {
+  // setConn shows the connection state. text is announced (polite live
+  // region); wait, a countdown, is shown but not announced every second.
+  function setConn(state, text, wait) {
     connState = state;
     connEl.dataset.conn = state;
-    connText.textContent = text;
+    if (connText.textContent !== text) connText.textContent = text;
+    connWait.textContent = wait || '';
     retryBtn.hidden = !(state === 'reconnecting' || state === 'auth');
     retryBtn.textContent = state === 'auth' ? 'Enter token' : 'Retry now';
     updateTitle();
@@ -577,7 +580,7 @@
     retryAt = Date.now() + delay;
     const tick = () => {
       const left = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
-      setConn('reconnecting', 'Reconnecting' + (left > 0 ? ' in ' + left + 's' : '…') + ' (attempt ' + attempt + ')');
+      setConn('reconnecting', 'Reconnecting (attempt ' + attempt + ')', left > 0 ? ' in ' + left + 's' : '…');
     };
     tick();
     clearInterval(countdownTimer);
