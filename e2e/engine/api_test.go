@@ -141,6 +141,21 @@ func TestIdempotentPut(t *testing.T) {
 		assertOneChecker(t, p, tg, u)
 	})
 
+	t.Run("bulk repeating a URL", func(t *testing.T) {
+		tg := newTarget(t, modeOK)
+		u := tg.URL("/bulk-dup")
+		body := fmt.Sprintf(`[{"url":%[1]q,"data":1},{"url":%[1]q,"data":2},{"url":%[1]q,"data":3}]`, u)
+		r := do(t, http.MethodPost, p.URL("/bulk"), []byte(body))
+		var reply struct{ Created, Updated int }
+		if err := json.Unmarshal(r.Body, &reply); err != nil || r.Code != http.StatusOK || reply.Created != 1 || reply.Updated != 2 {
+			t.Errorf("bulk of one URL three times: %d %s, want 200 with created 1, updated 2", r.Code, r.Body)
+		}
+		if r := do(t, http.MethodGet, p.URL(q("/", u)), nil); string(bytes.TrimSpace(r.Body)) != "3" {
+			t.Errorf("data after the bulk: %s, want the last item's 3", r.Body)
+		}
+		assertOneChecker(t, p, tg, u)
+	})
+
 	t.Run("concurrent", func(t *testing.T) {
 		tg := newTarget(t, modeOK)
 		u := tg.URL("/conc")

@@ -30,6 +30,9 @@ func TestBadConfiguration(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A store already open by a running spo2.
+	running := startSpo2(t, "PROBE_INTERVAL=1m", "PROBE_TIMEOUT=1s")
+
 	cases := []struct {
 		name  string
 		env   []string
@@ -45,6 +48,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"WS_LISTEN_ADDR in use", []string{"WS_LISTEN_ADDR=" + busyAddr}, "WS_LISTEN_ADDR", busyAddr},
 		{"HTTP_LISTEN_ADDR not an address", []string{"HTTP_LISTEN_ADDR=localhost"}, "HTTP_LISTEN_ADDR", "localhost"},
 		{"DB_PATH is a file", []string{"DB_PATH=" + file}, "DB_PATH", file},
+		{"DB_PATH in use by another spo2", []string{"DB_PATH=" + running.DBPath}, "DB_PATH", running.DBPath},
 		{"DB_PATH under a file", []string{"DB_PATH=" + filepath.Join(file, "db")}, "DB_PATH", filepath.Join(file, "db")},
 	}
 	for _, c := range cases {

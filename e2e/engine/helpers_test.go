@@ -575,7 +575,7 @@ type target struct {
 	failures   atomic.Int64 // requests answered while in modeFail/modeCode
 	redirectTo atomic.Pointer[string]
 	written    atomic.Int64 // body bytes written in modeHuge/modeTrickle
-	lastEnd    atomic.Int64 // unix nanos when a huge/trickle handler last ended
+	maxHold    atomic.Int64 // longest a hang/huge/trickle request was held open, in ns
 	stop       chan struct{}
 }
 
@@ -599,6 +599,17 @@ func (tg *target) set(mode int32) { tg.mode.Store(mode) }
 
 func (tg *target) count() int64 { return tg.requests.Load() }
 
+// hold records how long a hang/huge/trickle request stayed open.
+func (tg *target) hold(start time.Time) {
+	d := int64(time.Since(start))
+	for {
+		cur := tg.maxHold.Load()
+		if d <= cur || tg.maxHold.CompareAndSwap(cur, d) {
+			return
+		}
+	}
+}
+
 func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
 	switch tg.mode.Load() {
@@ -611,6 +622,7 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 		tg.failures.Add(1)
 		w.WriteHeader(int(tg.code.Load()))
 	case modeHang:
+		defer tg.hold(time.Now())
 		select {
 		case <-r.Context().Done():
 		case <-tg.stop:
@@ -634,7 +646,7 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, to, http.StatusFound)
 	case modeHuge:
-		defer tg.lastEnd.Store(time.Now().UnixNano())
+		defer tg.hold(time.Now())
 		w.WriteHeader(http.StatusOK)
 		chunk := bytes.Repeat([]byte("x"), 64<<10)
 		for tg.written.Load() < 1<<30 {
@@ -645,7 +657,7 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case modeTrickle:
-		defer tg.lastEnd.Store(time.Now().UnixNano())
+		defer tg.hold(time.Now())
 		w.WriteHeader(http.StatusOK)
 		rc := http.NewResponseController(w)
 		tick := time.NewTicker(50 * time.Millisecond)

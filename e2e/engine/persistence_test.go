@@ -1,9 +1,14 @@
 package engine
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +229,115 @@ func TestKill9AfterAcknowledgedWrites(t *testing.T) {
 	if r := do(t, http.MethodDelete, p.URL(q("/", base+"/put/0")), nil); r.Code != http.StatusOK {
 		t.Errorf("DELETE after restart: %d %s, want 200", r.Code, r.Body)
 	}
+}
+
+// TestShutdownWithStuckClients: SIGTERM ends the process with status 0 in
+// under 10 s even while a client holds a request open (headers sent, body
+// never) and a WebSocket client has stopped reading with its socket full.
+func TestShutdownWithStuckClients(t *testing.T) {
+	t.Parallel()
+	p := startSpo2(t, "PROBE_INTERVAL=1m", "PROBE_TIMEOUT=1s")
+	u := closedPortURL(t, "/stuck")
+	put(t, p, u, nil, http.StatusCreated)
+
+	// A WebSocket client that never reads, with a few MiB of events queued.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, _, err := dialWS(ctx, "ws://"+p.WSAddr+"/", nil)
+	cancel()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	pad := strings.Repeat("x", 60<<10)
+	for i := range 150 {
+		put(t, p, u, fmt.Appendf(nil, `{"n":%d,"pad":"%s"}`, i, pad), http.StatusOK)
+	}
+
+	// A request whose body never comes.
+	raw, err := net.Dial("tcp", p.HTTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	fmt.Fprintf(raw, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 100\r\n\r\n{", q("/", u+"/never"), p.HTTPAddr)
+	time.Sleep(200 * time.Millisecond) // let the server start reading that request
+
+	d, err := p.Stop(20 * time.Second)
+	if err != nil {
+		t.Fatalf("SIGTERM with stuck clients: %v after %s, want exit status 0\n%s", err, d.Round(time.Millisecond), tail(p.Logs(), 30))
+	}
+	if d >= 10*time.Second {
+		t.Errorf("SIGTERM with stuck clients: shutdown took %s, want under 10s", d.Round(time.Millisecond))
+	}
+}
+
+// TestDataKeptExactly: custom data comes back as stored (key order, numbers
+// beyond float64, unicode, nesting), through GET, /all and a restart.
+func TestDataKeptExactly(t *testing.T) {
+	t.Parallel()
+	p := startSpo2(t, "PROBE_INTERVAL=1m", "PROBE_TIMEOUT=1s")
+	cases := map[string]string{
+		"/object":  `{"z":1,"a":{"big":123456789012345678901234567890,"f":1.50,"e":1e400},"s":"ü\u00e9\"<>&","arr":[null,true,false,[]]}`,
+		"/string":  `"just a string"`,
+		"/number":  `-0.000000000000000000001`,
+		"/null":    `null`,
+		"/array":   `[1,"two",{"three":3}]`,
+		"/spaces":  " {\n  \"pretty\" : [ 1 , 2 ]\n}\n",
+		"/boolean": `true`,
+	}
+	base := closedPortURL(t, "")
+	for path, data := range cases {
+		put(t, p, base+path, []byte(data), http.StatusCreated)
+	}
+	check := func(when string) {
+		t.Helper()
+		all := map[string]string{}
+		for _, rec := range getAll(t, p) {
+			all[rec.URL] = string(rec.Data)
+		}
+		for path, want := range cases {
+			r := do(t, http.MethodGet, p.URL(q("/", base+path)), nil)
+			if got := string(r.Body); !sameJSON(got, want) {
+				t.Errorf("%s GET %s: data %s, want %s", when, path, got, want)
+			}
+			if got := all[base+path]; !sameJSON(got, want) {
+				t.Errorf("%s GET /all %s: data %s, want %s", when, path, got, want)
+			}
+		}
+	}
+	check("before restart")
+	if _, err := p.Stop(15 * time.Second); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	restart(t, p)
+	check("after restart")
+}
+
+// sameJSON compares two JSON texts as values, keeping numbers as written and
+// the order of object keys.
+func sameJSON(a, b string) bool {
+	canon := func(s string) (string, bool) {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var out strings.Builder
+		for {
+			tok, err := dec.Token()
+			if err != nil {
+				return out.String(), err == io.EOF
+			}
+			switch v := tok.(type) {
+			case json.Delim:
+				out.WriteString(v.String())
+			case string:
+				b, _ := json.Marshal(v)
+				out.Write(b)
+			default:
+				fmt.Fprint(&out, v)
+			}
+			out.WriteByte(' ')
+		}
+	}
+	x, ok1 := canon(a)
+	y, ok2 := canon(b)
+	return ok1 && ok2 && x == y
 }

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +43,12 @@ func TestStates(t *testing.T) {
 			state: "unreachable", kind: "refused", errWord: "refused",
 		},
 		{
-			name:  "unreachable timeout",
-			setup: func(t *testing.T) string { return newTarget(t, modeHang).URL("/hang") },
+			name: "unreachable timeout",
+			setup: func(t *testing.T) string {
+				tg := newTarget(t, modeHang)
+				t.Cleanup(func() { wantHeldAtMost(t, tg, 300*time.Millisecond) })
+				return tg.URL("/hang")
+			},
 			state: "unreachable", kind: "timeout", errWord: "timeout",
 			check: func(t *testing.T, rec record) {
 				if rec.Status.LatencyMS < 250 || rec.Status.LatencyMS > 1000 {
@@ -53,6 +60,17 @@ func TestStates(t *testing.T) {
 			name:  "unreachable reset",
 			setup: func(t *testing.T) string { return newTarget(t, modeClose).URL("/close") },
 			state: "unreachable", kind: "reset", errWord: "reset",
+		},
+		{
+			name: "unreachable tls (self-signed certificate)",
+			setup: func(t *testing.T) string {
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+				srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+				srv.StartTLS()
+				t.Cleanup(srv.Close)
+				return srv.URL + "/tls"
+			},
+			state: "unreachable", kind: "tls", errWord: "tls",
 		},
 		{
 			name:  "unreachable protocol",
@@ -141,6 +159,7 @@ func TestStates(t *testing.T) {
 					if w := tg.written.Load(); w > 64<<20 {
 						t.Errorf("huge-body target wrote %d bytes before the probe closed, want a few KiB plus buffers", w)
 					}
+					wantHeldAtMost(t, tg, 300*time.Millisecond)
 				})
 				return tg.URL("/huge")
 			},
@@ -152,8 +171,12 @@ func TestStates(t *testing.T) {
 			},
 		},
 		{
-			name:  "trickling body costs at most the timeout",
-			setup: func(t *testing.T) string { return newTarget(t, modeTrickle).URL("/trickle") },
+			name: "trickling body costs at most the timeout",
+			setup: func(t *testing.T) string {
+				tg := newTarget(t, modeTrickle)
+				t.Cleanup(func() { wantHeldAtMost(t, tg, 300*time.Millisecond) })
+				return tg.URL("/trickle")
+			},
 			state: "", // the spec bounds the cost, not the verdict
 			check: func(t *testing.T, rec record) {
 				if rec.Status.LatencyMS > 1000 {
@@ -207,6 +230,15 @@ func TestStates(t *testing.T) {
 				return r.Status.CheckedAt != nil && r.Status.CheckedAt.After(at)
 			})
 		})
+	}
+}
+
+// wantHeldAtMost checks that no probe kept a request to tg open much longer
+// than the probe timeout.
+func wantHeldAtMost(t *testing.T, tg *target, timeout time.Duration) {
+	t.Helper()
+	if held := time.Duration(tg.maxHold.Load()); held > timeout+400*time.Millisecond {
+		t.Errorf("a probe held the target's request open for %s, want at most about the %s timeout", held, timeout)
 	}
 }
 
@@ -273,5 +305,31 @@ func TestThresholds(t *testing.T) {
 		if e.Type == "status" && e.URL == u && e.State == e.Previous {
 			t.Errorf("status event %v does not change the state", e)
 		}
+	}
+}
+
+// TestProbeSlotsBoundedByTimeout: with MAX_PROBES_IN_FLIGHT=1, hanging
+// targets hold the only slot for at most their timeout each, so a healthy
+// URL is still probed.
+func TestProbeSlotsBoundedByTimeout(t *testing.T) {
+	t.Parallel()
+	p := startSpo2(t, "MAX_PROBES_IN_FLIGHT=1", "PROBE_INTERVAL=1s", "PROBE_TIMEOUT=200ms")
+	var hangs []*target
+	for i := range 2 {
+		tg := newTarget(t, modeHang)
+		hangs = append(hangs, tg)
+		put(t, p, tg.URL("/hang/"+string(rune('a'+i))), nil, http.StatusCreated, "interval", "1s", "timeout", "200ms")
+	}
+	ok := newTarget(t, modeOK)
+	u := ok.URL("/fine")
+	put(t, p, u, nil, http.StatusCreated, "interval", "1s", "timeout", "200ms")
+	waitStatus(t, p, u, 5*time.Second, "healthy despite hanging neighbours", func(r record) bool { return r.Status.State == "healthy" })
+	n := ok.count()
+	eventually(t, 5*time.Second, "two more probes of the healthy URL", func() bool { return ok.count() >= n+2 })
+	for _, tg := range hangs {
+		if tg.count() == 0 {
+			t.Errorf("a hanging target was never probed")
+		}
+		wantHeldAtMost(t, tg, 200*time.Millisecond)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,4 +241,140 @@ func TestWebSocketManyClients(t *testing.T) {
 			seen[e.Record.URL] = true
 		}
 	}
+}
+
+// TestWebSocketPings: with WS_PING_INTERVAL=1s the server pings; a client
+// that answers stays connected, a client that never answers is dropped.
+func TestWebSocketPings(t *testing.T) {
+	t.Parallel()
+	p := startSpo2(t, "WS_PING_INTERVAL=1s", "PROBE_INTERVAL=1m", "PROBE_TIMEOUT=1s")
+	alive := connectWS(t, "ws://"+p.WSAddr+"/") // wsutil answers pings
+	alive.waitSynced(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, r, err := dialWS(ctx, "ws://"+p.HTTPAddr+"/ws", nil)
+	cancel()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	// The dead client reads frames but never answers a ping.
+	var pings atomic.Int32
+	deadEnded := make(chan error, 1)
+	go func() {
+		for {
+			f, err := ws.ReadFrame(r)
+			if err != nil {
+				deadEnded <- err
+				return
+			}
+			if f.Header.OpCode == ws.OpPing {
+				pings.Add(1)
+			}
+		}
+	}()
+	start := time.Now()
+	select {
+	case err := <-deadEnded:
+		if pings.Load() == 0 {
+			t.Errorf("client dropped (%v) without ever being pinged", err)
+		}
+		if d := time.Since(start); d > 4*time.Second {
+			t.Errorf("silent client dropped after %s, want within about two ping intervals", d)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatalf("a client that never answers pings is still connected after 6s with WS_PING_INTERVAL=1s (%d pings seen)", pings.Load())
+	}
+	if _, ended, err, _ := alive.state(); ended {
+		t.Errorf("a client answering pings was dropped: %v", err)
+	}
+}
+
+// TestSlowWebSocketClientNeverReading: a client that never reads is
+// disconnected once it is cut as too slow: the server closes its socket
+// promptly instead of keeping it (and a goroutine and buffers) until a write
+// deadline.
+func TestSlowWebSocketClientNeverReading(t *testing.T) {
+	t.Parallel()
+	p := startSpo2(t, "WS_CLIENT_QUEUE=10", "PROBE_INTERVAL=1m", "PROBE_TIMEOUT=1s")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	conn, _, err := dialWS(ctx, "ws://"+p.WSAddr+"/", nil)
+	cancel()
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	server, client := conn.RemoteAddr().String(), conn.LocalAddr().String()
+	if st, ok := tcpState(t, server, client); !ok || st != tcpEstablished {
+		t.Fatalf("server side of the WebSocket: state %q found=%v, want ESTABLISHED", st, ok)
+	}
+	// Bursts of registered events of ~60 KiB each fill the client's socket
+	// buffers and then its queue of 10.
+	base := closedPortURL(t, "/heavy/")
+	pad := strings.Repeat("x", 60<<10)
+	cut := false
+	for round := 0; round < 4 && !cut; round++ {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range 100 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"url":"%s%d","data":{"round":%d,"pad":"%s"}}`, base, i, round, pad)
+		}
+		b.WriteByte(']')
+		if r := do(t, http.MethodPost, p.URL("/bulk"), []byte(b.String())); r.Code != http.StatusOK {
+			t.Fatalf("POST /bulk: %d %.300s", r.Code, r.Body)
+		}
+		if v, ok := metricValue(t, p, "spo2_websocket_clients"); ok && v == 0 {
+			cut = true
+		}
+	}
+	if !cut {
+		t.Fatalf("client never cut as too slow after 400 events of 60 KiB with WS_CLIENT_QUEUE=10")
+	}
+	cutAt := time.Now()
+	deadline := cutAt.Add(5 * time.Second)
+	for {
+		st, ok := tcpState(t, server, client)
+		if !ok || st != tcpEstablished {
+			t.Logf("server closed the slow client's socket %s after the cut (state %q)", time.Since(cutAt).Round(time.Millisecond), st)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slow client cut as too slow (spo2_websocket_clients=0) but the server still holds its socket ESTABLISHED %s later, want it closed", time.Since(cutAt).Round(time.Millisecond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const tcpEstablished = "01"
+
+// tcpState returns the state (hex, as in /proc/net/tcp) of the IPv4 socket
+// whose local address is local and remote address remote.
+func tcpState(t *testing.T, local, remote string) (string, bool) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("no /proc/net/tcp: %v", err)
+	}
+	want := procAddr(t, local) + " " + procAddr(t, remote)
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[1]+" "+f[2] == want {
+			return f[3], true
+		}
+	}
+	return "", false
+}
+
+// procAddr writes 127.0.0.1:8000 as /proc/net/tcp does: 0100007F:1F40.
+func procAddr(t *testing.T, addr string) string {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := ap.Addr().As4()
+	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], ap.Port())
 }
