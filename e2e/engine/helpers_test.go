@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
@@ -421,6 +422,11 @@ func newWSClient(conn net.Conn, r io.Reader) *wsClient {
 			}
 			if op != ws.OpText {
 				c.end(fmt.Errorf("server sent a %v data frame, want text", op))
+				return
+			}
+			if !utf8.Valid(b) {
+				// RFC 6455 §8.1: browsers fail the connection on such a frame.
+				c.end(fmt.Errorf("text frame is not valid UTF-8: %.200q", b))
 				return
 			}
 			var raw []json.RawMessage

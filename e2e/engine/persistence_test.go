@@ -84,6 +84,11 @@ func TestRestartSIGTERM(t *testing.T) {
 			if s.State != "healthy" || s.Code != 200 {
 				t.Errorf("%s: persisted status %+v, want healthy with code 200", rec.URL, s)
 			}
+			for _, b := range before {
+				if b.URL == rec.URL && !b.Status.Since.Equal(s.Since) {
+					t.Errorf("%s: since %v after restart, want the persisted %v", rec.URL, s.Since, b.Status.Since)
+				}
+			}
 		default:
 			if s.State != "unhealthy" || s.Code != 503 {
 				t.Errorf("%s: probed after restart, status %+v, want unhealthy 503", rec.URL, s)

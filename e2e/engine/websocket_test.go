@@ -63,8 +63,8 @@ func TestWebSocketStream(t *testing.T) {
 	put(t, p, b, []byte(`{"who":"b2"}`), http.StatusOK)
 	for name, c := range clients {
 		ev := c.next(t, 5*time.Second, name+": registered event of the update", func(e event) bool { return e.Type == "registered" })
-		if ev.Record == nil || ev.Record.URL != b || !jsonEqual(ev.Record.Data, []byte(`{"who":"b2"}`)) {
-			t.Errorf("%s: registered event after update %+v, want data {\"who\":\"b2\"}", name, ev.Record)
+		if ev.Record == nil || ev.Record.URL != b || !jsonEqual(ev.Record.Data, []byte(`{"who":"b2"}`)) || ev.Record.Status.State != "healthy" {
+			t.Errorf("%s: registered event after update %+v, want data {\"who\":\"b2\"} and the status kept (healthy)", name, ev.Record)
 		}
 	}
 
