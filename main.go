@@ -143,12 +143,18 @@ func serve(cfg config, log *slog.Logger) error {
 
 	deadline, cancel := context.WithTimeout(context.Background(), shutdownBudget)
 	defer cancel()
-	// 1. Stop accepting; let answered requests finish.
-	_ = httpSrv.Shutdown(deadline)
-	_ = wsSrv.Shutdown(deadline)
+	// 1. Stop accepting; give requests in progress a few seconds, then cut them.
+	graceful, cancelGraceful := context.WithTimeout(deadline, 4*time.Second)
+	defer cancelGraceful()
+	if httpSrv.Shutdown(graceful) != nil {
+		_ = httpSrv.Close()
+	}
+	if wsSrv.Shutdown(graceful) != nil {
+		_ = wsSrv.Close()
+	}
 	// 2. Close every WebSocket with a close frame.
 	_, _ = root.RequestFuture(broadcaster, actors.CloseStreams{}, time.Second).Result()
-	srv.WS.Wait(time.Second)
+	srv.WS.Wait(2 * time.Second)
 	// 3. Stop probing, flush Slack, stop the actors.
 	stopProbes()
 	if slack != nil {

@@ -69,7 +69,7 @@ func (s *Server) all(w http.ResponseWriter, _ *http.Request, _ httprouter.Params
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		b, err := json.Marshal(ref.Record())
+		b, err := marshal(ref.Record())
 		if err != nil {
 			s.deps.Log.Error("encoding a record for /all failed", "url", ref.Reg.URL, "err", err)
 			return

@@ -9,6 +9,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -29,11 +30,10 @@ import (
 
 // Limits on what clients may send.
 const (
-	MaxURLLength  = 2048
-	MaxDataBytes  = 64 << 10
-	MaxBulkBytes  = 8 << 20
-	MaxBulkItems  = 10_000
-	writeDeadline = 30 * time.Second
+	MaxURLLength = 2048
+	MaxDataBytes = 64 << 10
+	MaxBulkBytes = 8 << 20
+	MaxBulkItems = 10_000
 )
 
 // Config tunes the API.
@@ -189,7 +189,7 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "encoding the answer failed")
 		return
@@ -202,6 +202,18 @@ func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// marshal encodes v as JSON without escaping <, > and &, so custom data comes
+// back byte for byte as it was stored.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

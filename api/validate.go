@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spo2/spo2/actors/health"
 )
@@ -50,6 +51,9 @@ func checkURL(raw string) error {
 	}
 	if len(raw) > MaxURLLength {
 		return fmt.Errorf("url is %d bytes long; the limit is %d", len(raw), MaxURLLength)
+	}
+	if !utf8.ValidString(raw) {
+		return errors.New("url is not valid UTF-8")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -96,6 +100,9 @@ func compactJSON(b []byte) (json.RawMessage, *badRequest) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return json.RawMessage("null"), nil
+	}
+	if !utf8.Valid(b) {
+		return nil, invalid("body is not valid UTF-8, so not valid JSON")
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {

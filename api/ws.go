@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -18,6 +19,9 @@ import (
 
 // snapshotFrameRecords is how many snapshot events go in one frame.
 const snapshotFrameRecords = 1000
+
+// wsWriteDeadline bounds one frame write to a client that reads slowly.
+const wsWriteDeadline = 10 * time.Second
 
 // maxClientFrame bounds a frame a client may send (clients only answer pings).
 const maxClientFrame = 4 << 10
@@ -68,16 +72,31 @@ func (s *WSServer) Wait(timeout time.Duration) {
 	}
 }
 
+// closeGrace is how long a cut client has to take its close frame.
+const closeGrace = time.Second
+
 type wsConn struct {
-	conn net.Conn
-	bw   *bufio.Writer
-	mu   sync.Mutex // one frame at a time: the reader answers pings too
+	conn    net.Conn
+	bw      *bufio.Writer
+	mu      sync.Mutex   // one frame at a time: the reader answers pings too
+	closing atomic.Int64 // unix nanos of the final write deadline; 0 while open
+}
+
+// shortenWrites caps the deadline of every write, the one in progress too.
+func (c *wsConn) shortenWrites(grace time.Duration) {
+	at := time.Now().Add(grace)
+	c.closing.Store(at.UnixNano())
+	_ = c.conn.SetWriteDeadline(at)
 }
 
 func (c *wsConn) writeFrame(f ws.Frame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(writeDeadline))
+	deadline := time.Now().Add(wsWriteDeadline)
+	if at := c.closing.Load(); at != 0 {
+		deadline = time.Unix(0, at)
+	}
+	_ = c.conn.SetWriteDeadline(deadline)
 	if err := ws.WriteFrame(c.bw, f); err != nil {
 		return err
 	}
@@ -95,7 +114,15 @@ func (s *WSServer) stream(conn net.Conn, remote string) {
 	sub := actors.NewSubscriber(s.cfg.WSClientQueue)
 	s.deps.Root.Send(s.deps.Broadcaster, actors.SubscribeStream{Subscriber: sub})
 	defer s.deps.Root.Send(s.deps.Broadcaster, actors.UnsubscribeStream{Subscriber: sub})
+	defer sub.Close(actors.ReasonClosed)
 	go s.readLoop(c, sub)
+	// A client cut while a write to it is blocked (it stopped reading) must not
+	// hold its connection for the whole write deadline: once the subscription
+	// ends, the pending write gets a second at most, then fails.
+	go func() {
+		<-sub.Done()
+		c.shortenWrites(closeGrace)
+	}()
 
 	var snapshot []readmodel.Ref
 	select {

@@ -6,6 +6,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -137,8 +138,9 @@ func (p *Process) waitReady(ctx context.Context) error {
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	client := p.Client()
 	for {
-		resp, err := http.Get(p.URL("/healthz"))
+		resp, err := client.Get(p.URL("/healthz"))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -164,6 +166,14 @@ func (p *Process) URL(path string) string {
 		}
 	}
 	return scheme + "://" + p.HTTPAddr + path
+}
+
+// Client returns an HTTP client for the process; with TLS it trusts any
+// certificate (tests use self-signed ones).
+func (p *Process) Client() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test certificates
+	}}
 }
 
 // Logs returns everything the process printed so far.
