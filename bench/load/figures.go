@@ -30,15 +30,20 @@ func BuildTable(r *Results) *Table {
 			}
 		}
 		label := fmt.Sprintf("%d URLs @ %s", c.URLs, c.Interval)
-		t.Add("probe rate, "+label, p.Farm.RatePerSec, bRate, "req/s at farm", fmt.Sprintf("schedule %.0f/s", sched*float64(p.Farm.URLsVisible)/float64(c.URLs)), nil, "refused targets never reach the farm")
+		newConns := ""
+		if base != nil {
+			newConns = fmt.Sprintf("; new connections/s %.0f (baseline %.0f)", float64(p.Farm.NewConns)/p.Farm.Seconds, float64(base.Farm.NewConns)/base.Farm.Seconds)
+		}
+		t.Add("probe rate, "+label, p.Farm.RatePerSec, bRate, "req/s at farm", fmt.Sprintf("schedule %.0f/s", sched*float64(p.Farm.URLsVisible)/float64(c.URLs)), nil, "refused targets never reach the farm"+newConns)
 		t.Add("scheduled probes done, "+label, p.Farm.AchievedPct, bPct, "%", "100 %", ptr(p.Farm.AchievedPct >= 99), fmt.Sprintf("%d of %d URLs seen in window", p.Farm.URLsSeen, p.Farm.URLsVisible))
 		t.Add("schedule lag p50 (/metrics)", p.LagP50ms, bLag50, "ms", "", nil, "baseline: its own dispatch lag")
 		t.Add("schedule lag p99 (/metrics)", p.LagP99ms, bLag99, "ms", "< 50 ms", ptr(p.LagP99ms < 50), "")
+		t.Add("probe duration p50 / p99 (/metrics)", p.DurP50ms, nan, "ms", "", nil, fmt.Sprintf("p99 %.1f ms", p.DurP99ms))
 		t.Add("inter-arrival |Δ−interval| p50 (farm)", p.Farm.Deviation.P50ms, bDev50, "ms", "", nil, "")
 		t.Add("inter-arrival |Δ−interval| p99 (farm)", p.Farm.Deviation.P99ms, bDev99, "ms", "", nil, fmt.Sprintf("max %.0f ms", p.Farm.Deviation.MaxMs))
-		t.Add("CPU while probing", p.CPUCores, nan, "cores", "", nil, fmt.Sprintf("farm+harness %.2f cores", p.HarnessCores))
+		t.Add("CPU while probing", p.CPUCores, nan, "cores", "", nil, fmt.Sprintf("farm+harness %.2f, whole machine %.2f cores", p.HarnessCores, p.Farm.MachineCores))
 		t.Add("CPU per probe", p.CPUPerProbe, bCPU, "µs", "", nil, "baseline: client share, estimated")
-		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, %d sockets, max %0.f in flight", p.RSS>>20, p.Sockets, p.MaxInFlight))
+		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, heap %d MiB, %.0f goroutines, %d sockets, max %0.f in flight", p.RSS>>20, int64(p.Heap)>>20, p.Goroutines, p.Sockets, p.MaxInFlight))
 		t.Add("probes skipped (tick while running)", p.Skipped, nan, "count", "", nil, "")
 		if p.Snapshot.Records > 0 {
 			t.Add(fmt.Sprintf("WS snapshot, %d records, while probing", p.Snapshot.Records), p.Snapshot.Seconds, nan, "s", "< 1 s", ptr(p.Snapshot.Seconds < 1), fmt.Sprintf("%d MiB in %d frames", p.Snapshot.Bytes>>20, p.Snapshot.Frames))

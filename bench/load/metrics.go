@@ -15,6 +15,7 @@ import (
 type Scrape struct {
 	Lag         []bucket           // cumulative buckets of spo2_schedule_lag_seconds
 	LagCount    uint64             // its sample count
+	Duration    []bucket           // cumulative buckets of spo2_probe_duration_seconds
 	Probes      map[string]float64 // spo2_probes_total by outcome
 	InFlight    float64            // spo2_probes_in_flight
 	Skipped     float64            // spo2_probes_skipped_total
@@ -60,14 +61,8 @@ func ScrapeMetrics(c *http.Client, url string) (Scrape, error) {
 		}
 		return value(f.Metric[0])
 	}
-	if f := fams["spo2_schedule_lag_seconds"]; f != nil && len(f.Metric) > 0 && f.Metric[0].Histogram != nil {
-		h := f.Metric[0].Histogram
-		s.LagCount = h.GetSampleCount()
-		for _, b := range h.Bucket {
-			s.Lag = append(s.Lag, bucket{b.GetUpperBound(), b.GetCumulativeCount()})
-		}
-		s.Lag = append(s.Lag, bucket{math.Inf(1), s.LagCount})
-	}
+	s.Lag, s.LagCount = histogram(fams["spo2_schedule_lag_seconds"])
+	s.Duration, _ = histogram(fams["spo2_probe_duration_seconds"])
 	if f := fams["spo2_probes_total"]; f != nil {
 		for _, m := range f.Metric {
 			outcome := ""
@@ -91,6 +86,18 @@ func ScrapeMetrics(c *http.Client, url string) (Scrape, error) {
 	return s, nil
 }
 
+func histogram(f *dto.MetricFamily) ([]bucket, uint64) {
+	if f == nil || len(f.Metric) == 0 || f.Metric[0].Histogram == nil {
+		return nil, 0
+	}
+	h := f.Metric[0].Histogram
+	var bs []bucket
+	for _, b := range h.Bucket {
+		bs = append(bs, bucket{b.GetUpperBound(), b.GetCumulativeCount()})
+	}
+	return append(bs, bucket{math.Inf(1), h.GetSampleCount()}), h.GetSampleCount()
+}
+
 func value(m *dto.Metric) float64 {
 	switch {
 	case m.Counter != nil:
@@ -106,16 +113,23 @@ func value(m *dto.Metric) float64 {
 // LagQuantile returns the q-quantile (seconds) of the schedule lag observed
 // between scrapes a and b, interpolating linearly inside a bucket as
 // Prometheus' histogram_quantile does. ok is false when nothing was observed.
-func LagQuantile(a, b Scrape, q float64) (float64, bool) {
-	if len(b.Lag) == 0 {
+func LagQuantile(a, b Scrape, q float64) (float64, bool) { return quantile(a.Lag, b.Lag, q) }
+
+// DurationQuantile is LagQuantile for spo2_probe_duration_seconds.
+func DurationQuantile(a, b Scrape, q float64) (float64, bool) {
+	return quantile(a.Duration, b.Duration, q)
+}
+
+func quantile(a, b []bucket, q float64) (float64, bool) {
+	if len(b) == 0 {
 		return 0, false
 	}
 	before := map[float64]uint64{}
-	for _, x := range a.Lag {
+	for _, x := range a {
 		before[x.le] = x.count
 	}
-	d := make([]bucket, len(b.Lag))
-	for i, x := range b.Lag {
+	d := make([]bucket, len(b))
+	for i, x := range b {
 		d[i] = bucket{x.le, x.count - before[x.le]}
 	}
 	sort.Slice(d, func(i, j int) bool { return d[i].le < d[j].le })

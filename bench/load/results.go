@@ -64,6 +64,8 @@ type ProbeRun struct {
 	LagP50ms      float64            `json:"lag_p50_ms"`
 	LagP99ms      float64            `json:"lag_p99_ms"`
 	LagSamples    uint64             `json:"lag_samples"`
+	DurP50ms      float64            `json:"probe_duration_p50_ms"`
+	DurP99ms      float64            `json:"probe_duration_p99_ms"`
 	Probes        map[string]float64 `json:"probes_by_outcome"`
 	ProbesPerSec  float64            `json:"spo2_probes_per_sec"`
 	Skipped       float64            `json:"skipped"`

@@ -255,7 +255,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 	}
 	slog.Info("idle memory", "rss_per_url", int(r.RSSPerURL), "heap_per_url", int(r.HeapPerURL), "goroutines", r.Goroutines)
 	if cfg.Profile {
-		if err := s.Heap(filepath.Join(b.outDir, "heap-idle.pb.gz")); err != nil {
+		if err := s.Fetch("/debug/pprof/heap", filepath.Join(b.outDir, "heap-idle.pb.gz")); err != nil {
 			b.fail("idle: heap profile", err)
 		}
 	}
@@ -352,6 +352,9 @@ func (b *Bench) runProbe(ctx context.Context) error {
 			if err := s.Profile(secs, filepath.Join(b.outDir, "cpu-probe.pb.gz")); err != nil {
 				b.fail("probe: cpu profile", err)
 			}
+			if err := s.Fetch("/debug/pprof/goroutine?debug=1", filepath.Join(b.outDir, "goroutines-probe.txt")); err != nil {
+				b.fail("probe: goroutine dump", err)
+			}
 		}()
 	}
 	if err := sleepCtx(ctx, cfg.Window); err != nil {
@@ -368,6 +371,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 		b.fail("probe: metrics", err)
 	}
 	r.LagP50ms, r.LagP99ms, r.LagSamples = lagMs(m0, m1, 0.5), lagMs(m0, m1, 0.99), m1.LagCount-m0.LagCount
+	r.DurP50ms, r.DurP99ms = durMs(m0, m1, 0.5), durMs(m0, m1, 0.99)
 	r.Probes = map[string]float64{}
 	for k, v := range m1.Probes {
 		r.Probes[k] = v - m0.Probes[k]
@@ -388,7 +392,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	}
 	r.Heap, r.Goroutines = m1.HeapInuse, m1.Goroutines
 	slog.Info("probe window", "farm_rate", int(r.Farm.RatePerSec), "achieved_pct", fmt.Sprintf("%.2f", r.Farm.AchievedPct),
-		"seen", r.Farm.URLsSeen, "visible", visible, "lag_p99_ms", r.LagP99ms, "dev_p99_ms", r.Farm.Deviation.P99ms,
+		"seen", r.Farm.URLsSeen, "visible", visible, "lag_p99_ms", r.LagP99ms, "probe_p99_ms", r.DurP99ms, "dev_p99_ms", r.Farm.Deviation.P99ms,
 		"cpu_cores", fmt.Sprintf("%.2f", r.CPUCores), "rss_mb", r.RSS>>20, "sockets", r.Sockets, "max_in_flight", r.MaxInFlight)
 	if r.Farm.Requests == 0 {
 		return errors.New("probe: the farm saw no probe during the window")
@@ -423,6 +427,14 @@ func lagMs(a, b Scrape, q float64) float64 {
 	return v * 1000
 }
 
+func durMs(a, b Scrape, q float64) float64 {
+	v, ok := DurationQuantile(a, b, q)
+	if !ok {
+		return math.NaN()
+	}
+	return v * 1000
+}
+
 func (b *Bench) fanOut(ctx context.Context, s *Spo2, r *ProbeRun) {
 	cfg := b.cfg
 	fast := b.farm.IDs(Fast)
@@ -438,7 +450,11 @@ func (b *Bench) fanOut(ctx context.Context, s *Spo2, r *ProbeRun) {
 	urls := b.pick(ids)
 	slog.Info("websocket fan-out", "clients", cfg.WSClients, "flipped", len(ids))
 	limit := 2*cfg.Interval + 20*time.Second
-	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, Fail503) }, limit)
+	connectLimit := 60 * time.Second
+	if cfg.Quick {
+		connectLimit = 15 * time.Second
+	}
+	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, Fail503) }, connectLimit, limit)
 	b.farm.Set(ids, Fast)
 	f := r.FanOut
 	slog.Info("fan-out", "connected", f.Connected, "connect_s", f.ConnectSeconds, "complete", f.Complete, "min_received", f.MinReceived,

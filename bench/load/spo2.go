@@ -210,23 +210,25 @@ func (s *Spo2) Profile(seconds int, file string) error {
 	return nil
 }
 
-// Heap fetches a heap profile into file (best effort).
-func (s *Spo2) Heap(file string) error {
-	resp, err := s.client.Get(s.p.URL("/debug/pprof/heap"))
+// Fetch saves the body of GET path (e.g. a pprof endpoint) into file.
+func (s *Spo2) Fetch(path, file string) error {
+	resp, err := s.client.Get(s.p.URL(path))
 	if err != nil {
-		return fmt.Errorf("pprof heap: %w", err)
+		return fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("pprof heap: status %d", resp.StatusCode)
+		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
 	}
 	out, err := os.Create(file)
 	if err != nil {
-		return fmt.Errorf("heap file: %w", err)
+		return fmt.Errorf("create %s: %w", file, err)
 	}
 	defer out.Close()
-	_, err = io.Copy(out, resp.Body)
-	return err
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return fmt.Errorf("save %s: %w", file, err)
+	}
+	return nil
 }
 
 func firstOf(first, next string) string {

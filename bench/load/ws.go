@@ -43,17 +43,20 @@ func (c *wsConn) read() ([]byte, error) { return wsutil.ReadServerText(c.rw) }
 
 var syncedTag = []byte(`"synced"`)
 
-// readSnapshot reads frames until the synced event and returns them.
-func (c *wsConn) readSnapshot(deadline time.Time) ([][]byte, error) {
+// readSnapshot reads frames until the synced event and returns them (or
+// only counts them when keep is false).
+func (c *wsConn) readSnapshot(deadline time.Time, keep bool) ([][]byte, error) {
 	c.SetReadDeadline(deadline)
 	defer c.SetReadDeadline(time.Time{})
 	var frames [][]byte
 	for {
 		f, err := c.read()
 		if err != nil {
-			return frames, fmt.Errorf("websocket snapshot after %d frames: %w", len(frames), err)
+			return frames, fmt.Errorf("websocket snapshot: %w", err)
 		}
-		frames = append(frames, f)
+		if keep {
+			frames = append(frames, f)
+		}
 		if bytes.Contains(f, syncedTag) {
 			return frames, nil
 		}
@@ -93,7 +96,7 @@ func MeasureSnapshot(ctx context.Context, addr string, expected int, limit time.
 	r.FirstByte = time.Since(start).Seconds()
 	frames := [][]byte{first}
 	if !bytes.Contains(first, syncedTag) {
-		rest, err := c.readSnapshot(start.Add(limit))
+		rest, err := c.readSnapshot(start.Add(limit), true)
 		frames = append(frames, rest...)
 		if err != nil {
 			return r, err
@@ -129,71 +132,87 @@ type FanOutResult struct {
 	FirstError      string  `json:"first_error,omitempty"`
 }
 
-// MeasureFanOut connects clients (reading each snapshot to its end), then
-// calls flip and waits until each client has seen a status event with state
-// want for every URL in flipped, or until limit.
-func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []string, want string, flip func(), limit time.Duration) FanOutResult {
+// MeasureFanOut connects clients (each reads its snapshot to the end and
+// then keeps reading, as a dashboard does), waits at most connectLimit for
+// them, then calls flip and waits until each connected client has seen a
+// status event with state want for every URL in flipped, or until limit.
+func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []string, want string, flip func(), connectLimit, limit time.Duration) FanOutResult {
 	r := FanOutResult{Clients: clients, Flipped: len(flipped)}
 	index := make(map[string]int, len(flipped))
 	for i, u := range flipped {
 		index[u] = i
 	}
-	conns := make([]*wsConn, clients)
+	var (
+		mu        sync.Mutex
+		conns     []*wsConn
+		closing   atomic.Bool
+		connected atomic.Int64
+		complete  atomic.Int64
+		dropped   atomic.Int64
+		lastDone  atomic.Int64
+		flipAt    atomic.Int64 // unix ns, 0 before the flip
+		got       = make([]atomic.Int64, clients)
+		wg        sync.WaitGroup
+	)
+	for i := range got {
+		got[i].Store(-1)
+	}
+	fail := func(err error) {
+		mu.Lock()
+		r.FirstError = firstOf(r.FirstError, err.Error())
+		mu.Unlock()
+	}
 	start := time.Now()
-	var mu sync.Mutex
+	end := start.Add(connectLimit + limit)
 	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 			c, err := dialWS(ctx, addr)
-			if err == nil {
-				_, err = c.readSnapshot(time.Now().Add(limit))
+			if err != nil {
+				<-sem
+				fail(err)
+				return
 			}
 			mu.Lock()
-			defer mu.Unlock()
+			if closing.Load() {
+				mu.Unlock()
+				c.Close()
+				<-sem
+				return
+			}
+			conns = append(conns, c)
+			mu.Unlock()
+			c.SetReadDeadline(end)
+			_, err = c.readSnapshot(end, false)
+			<-sem
 			if err != nil {
-				r.FirstError = firstOf(r.FirstError, err.Error())
-				if c != nil {
-					c.Close()
+				if !closing.Load() {
+					fail(fmt.Errorf("client %d snapshot: %w", i, err))
 				}
 				return
 			}
-			conns[i] = c
-			r.Connected++
-		}()
-	}
-	wg.Wait()
-	r.ConnectSeconds = time.Since(start).Seconds()
-
-	var complete, disconnected atomic.Int64
-	var lastDone atomic.Int64
-	got := make([]int, clients)
-	flipAt := time.Now()
-	deadline := flipAt.Add(limit)
-	for i, c := range conns {
-		if c == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+			if flipAt.Load() != 0 {
+				return // connected too late to be counted
+			}
+			connected.Add(1)
+			got[i].Store(0)
 			seen := make([]bool, len(flipped))
 			n := 0
-			c.SetReadDeadline(deadline)
 			for n < len(flipped) {
 				f, err := c.read()
 				if err != nil {
-					if time.Now().Before(deadline) {
-						disconnected.Add(1)
-						mu.Lock()
-						r.FirstError = firstOf(r.FirstError, fmt.Sprintf("client %d: %v", i, err))
-						mu.Unlock()
+					if !closing.Load() {
+						dropped.Add(1)
+						fail(fmt.Errorf("client %d: %w", i, err))
 					}
-					break
+					return
 				}
 				if !bytes.Contains(f, []byte(`"status"`)) {
 					continue
@@ -211,11 +230,11 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 						n++
 					}
 				}
+				got[i].Store(int64(n))
 			}
-			got[i] = n
-			if n == len(flipped) {
-				complete.Add(1)
-				d := int64(time.Since(flipAt))
+			complete.Add(1)
+			if at := flipAt.Load(); at != 0 {
+				d := time.Now().UnixNano() - at
 				for {
 					old := lastDone.Load()
 					if d <= old || lastDone.CompareAndSwap(old, d) {
@@ -225,20 +244,34 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 			}
 		}()
 	}
-	flip()
-	wg.Wait()
-	for _, c := range conns {
-		if c != nil {
-			c.Close()
-		}
+	// Wait for every client to have its snapshot, or for connectLimit.
+	connectEnd := start.Add(connectLimit)
+	for int(connected.Load()) < clients && time.Now().Before(connectEnd) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
 	}
+	r.ConnectSeconds = time.Since(start).Seconds()
+	flipAt.Store(time.Now().UnixNano())
+	r.Connected = int(connected.Load())
+	flip()
+	flipEnd := time.Now().Add(limit)
+	for int(complete.Load()) < r.Connected && time.Now().Before(flipEnd) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	closing.Store(true)
+	for _, c := range conns {
+		c.Close()
+	}
+	mu.Unlock()
+	wg.Wait()
 	r.Complete = int(complete.Load())
-	r.Disconnected = int(disconnected.Load())
+	r.Connected = max(r.Connected, int(connected.Load()))
+	r.Disconnected = int(dropped.Load())
 	r.DeliverySeconds = time.Duration(lastDone.Load()).Seconds()
 	r.MinReceived = len(flipped)
-	for i, c := range conns {
-		if c != nil && got[i] < r.MinReceived {
-			r.MinReceived = got[i]
+	for i := range got {
+		if n := got[i].Load(); n >= 0 && int(n) < r.MinReceived {
+			r.MinReceived = int(n)
 		}
 	}
 	if r.Connected == 0 {
