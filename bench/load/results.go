@@ -73,6 +73,7 @@ type ProbeRun struct {
 	CPUCores      float64            `json:"cpu_cores"`
 	CPUPerProbe   float64            `json:"cpu_us_per_probe"`
 	HarnessCores  float64            `json:"harness_cores"`
+	EmptyRSS      int64              `json:"empty_rss_bytes"`
 	RSS           int64              `json:"rss_bytes"`
 	MaxRSS        int64              `json:"max_rss_bytes"`
 	RSSPerURL     float64            `json:"rss_per_url_bytes"`

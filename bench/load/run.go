@@ -322,6 +322,9 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	for i := range ids {
 		ids[i] = i
 	}
+	if p, err := SampleProc(s.Pid()); err == nil {
+		r.EmptyRSS = p.RSS
+	}
 	total0 := b.farm.Total()
 	r.Bulk = s.Bulk(b.farm.URLs(), ids, cfg.BulkChunk)
 	slog.Info("bulk", "urls", r.Bulk.URLs, "ok", r.Bulk.OK, "per_sec", int(r.Bulk.PerSec), "errors", r.Bulk.Errors, "first_error", r.Bulk.FirstError)
@@ -387,9 +390,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	r.CPUPerProbe = (p1.CPU - p0.CPU).Seconds() * 1e6 / probes
 	r.HarnessCores = CPUCores(h0, h1)
 	r.RSS, r.MaxRSS, r.FDs, r.Sockets = p1.RSS, max(sm.maxRSS, p1.RSS), p1.FDs, p1.Sockets
-	if b.res.Idle != nil {
-		r.RSSPerURL = float64(p1.RSS-b.res.Idle.EmptyRSS) / float64(r.Bulk.OK)
-	}
+	r.RSSPerURL = float64(p1.RSS-r.EmptyRSS) / float64(r.Bulk.OK)
 	r.Heap, r.Goroutines = m1.HeapInuse, m1.Goroutines
 	slog.Info("probe window", "farm_rate", int(r.Farm.RatePerSec), "achieved_pct", fmt.Sprintf("%.2f", r.Farm.AchievedPct),
 		"seen", r.Farm.URLsSeen, "visible", visible, "lag_p99_ms", r.LagP99ms, "probe_p99_ms", r.DurP99ms, "dev_p99_ms", r.Farm.Deviation.P99ms,
