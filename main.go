@@ -101,8 +101,9 @@ func serve(cfg config, log *slog.Logger) error {
 	defer stopProbes()
 	scheduler := schedule.New()
 	go scheduler.Run(probeCtx)
+	pool := probe.NewPool(probeCtx, cfg.MaxInFlight)
+	defer pool.Close()
 	prober := probe.New(probe.Options{
-		MaxInFlight:     cfg.MaxInFlight,
 		MaxIdleConns:    cfg.MaxIdleConns,
 		IdleConnTimeout: 2 * cfg.Defaults.Interval,
 	})
@@ -112,7 +113,7 @@ func serve(cfg config, log *slog.Logger) error {
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
 	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
 		Defaults: cfg.Defaults, Loaded: loaded, Store: store, Model: model, Broadcaster: broadcaster,
-		Checkers: &actors.CheckerDeps{Prober: prober, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log, Ctx: probeCtx},
+		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log, Ctx: probeCtx},
 		Metrics:  m, Log: log,
 	}), "supervisor")
 	loaded = nil

@@ -48,6 +48,9 @@ type Supervisor struct {
 	// the read model holds only committed ones.
 	latest   map[string]*health.Registration
 	checkers map[string]*actor.PID
+	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
+	self     actor.Context
+	props    *actor.Props // shared by every checker
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data (a
@@ -111,7 +114,7 @@ type pendingItem struct {
 func NewSupervisorProps(cfg SupervisorConfig) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &Supervisor{cfg: cfg}
-	}, actor.WithSupervisor(restartAlone{metrics: cfg.Metrics, log: cfg.Log}))
+	})
 }
 
 // Receive handles registrations, removals, commits and checker events.
@@ -143,6 +146,9 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 func (s *Supervisor) start(ctx actor.Context) {
 	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
 	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
+	s.entries = make(map[string]*readmodel.Entry, len(s.cfg.Loaded))
+	s.self = ctx
+	s.props = newURLCheckerProps(s.cfg.Checkers)
 	now := time.Now()
 	for i := range s.cfg.Loaded {
 		l := &s.cfg.Loaded[i]
@@ -152,8 +158,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 			st = &health.Status{State: health.Pending, Since: now}
 		}
 		s.latest[reg.URL] = &reg
-		entry := s.cfg.Model.Put(&reg, st)
-		s.checkers[reg.URL] = ctx.Spawn(newURLCheckerProps(s.cfg.Checkers, entry))
+		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
@@ -235,6 +240,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		if pid, ok := s.checkers[it.url]; ok {
 			ctx.Stop(pid)
 			delete(s.checkers, it.url)
+			delete(s.entries, pid.Id)
 		}
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
 		s.cfg.Log.Info("url removed", "url", slack.MaskURL(it.url))
@@ -249,7 +255,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 				ctx.Send(pid, UpdateSettings{Settings: it.reg.Probe})
 			}
 		} else {
-			s.checkers[it.url] = ctx.Spawn(newURLCheckerProps(s.cfg.Checkers, entry))
+			s.spawnChecker(ctx, entry)
 		}
 		rec := entry.Record()
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
@@ -271,16 +277,29 @@ type forwardPanic struct{ URL string }
 // countCheckers asks for the number of running checkers (tests only).
 type countCheckers struct{}
 
-// restartAlone restarts a failed checker and nothing else, however often it
-// fails: a registration is never dropped because its checker crashed.
-type restartAlone struct {
-	metrics *metrics.Metrics
-	log     *slog.Logger
+// spawnChecker starts the checker of entry's URL. All checkers share one
+// Props; each learns its URL from an attach message, its first.
+func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry) {
+	pid := ctx.Spawn(s.props)
+	ctx.Send(pid, attach{entry: entry})
+	s.checkers[entry.Registration().URL] = pid
+	s.entries[pid.Id] = entry
 }
 
-// HandleFailure restarts only the failing child.
-func (r restartAlone) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	r.log.Error("url checker panicked; restarting it", "actor", child.Id, "reason", fmt.Sprint(reason))
-	r.metrics.ActorRestarts.Inc()
+// HandleFailure restarts a failed checker and nothing else, however often it
+// fails: a registration is never dropped because its checker crashed. The
+// restarted checker is attached to its URL again and resumes from its
+// read-model entry.
+func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	entry := s.entries[child.Id]
+	url := ""
+	if entry != nil {
+		url = slack.MaskURL(entry.Registration().URL)
+	}
+	s.cfg.Log.Error("url checker panicked; restarting it", "url", url, "reason", fmt.Sprint(reason))
+	s.cfg.Metrics.ActorRestarts.Inc()
 	sup.RestartChildren(child)
+	if entry != nil {
+		s.self.Send(child, attach{entry: entry})
+	}
 }

@@ -55,7 +55,7 @@ func startEngine(t *testing.T, loaded []persistence.Loaded, dir string) *engine 
 	m := metrics.New()
 	e := &engine{system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog })), model: readmodel.New(), store: store, metrics: m,
 		events: make(chan Event, 1000)}
-	e.deps = &CheckerDeps{Prober: probe.New(probe.Options{MaxInFlight: 8}), Scheduler: sched,
+	e.deps = &CheckerDeps{Prober: probe.New(probe.Options{}), Pool: probe.NewPool(ctx, 8), Scheduler: sched,
 		Statuses: store, Metrics: m, Log: quietLog, Ctx: ctx}
 	e.broadcaster = e.system.Root.Spawn(NewBroadcasterProps(e.model, m, quietLog))
 	sink := e.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
@@ -254,8 +254,9 @@ func TestStaleProbeResultIsDropped(t *testing.T) {
 	r := &health.Registration{URL: "http://127.0.0.1:1/", Data: json.RawMessage(`null`),
 		Probe: health.Settings{Interval: time.Hour, Timeout: time.Second, FailureThreshold: 1, SuccessThreshold: 1, Expect: health.DefaultExpect}}
 	entry := e.model.Put(r, &health.Status{State: health.Pending})
-	pid := e.system.Root.Spawn(newURLCheckerProps(e.deps, entry))
+	pid := e.system.Root.Spawn(newURLCheckerProps(e.deps))
 	defer e.system.Root.Stop(pid)
+	e.system.Root.Send(pid, attach{entry: entry})
 	// The checker's generation is 1 after Started; a result of generation 0
 	// (an abandoned probe) must not change anything, a current one must.
 	e.system.Root.Send(pid, probeResult{gen: 0, outcome: health.Outcome{Answered: true, Code: 503, At: time.Now()}})

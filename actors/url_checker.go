@@ -25,6 +25,7 @@ type StatusSaver interface {
 // CheckerDeps are what every URL checker shares.
 type CheckerDeps struct {
 	Prober    *probe.Prober
+	Pool      *probe.Pool // runs probes; its size bounds probes in flight
 	Scheduler *schedule.Scheduler
 	Statuses  StatusSaver
 	Metrics   *metrics.Metrics
@@ -35,27 +36,30 @@ type CheckerDeps struct {
 
 // URLChecker is the actor of one registered URL. It owns the URL's timer, its
 // probe settings and its state machine. Each tick starts a probe on its own
-// goroutine (never inside Receive); the result comes back as a message and is
-// dropped when it belongs to an older generation (settings changed, actor
-// restarted or stopping). A tick that comes while a probe still runs is
+// probe-pool worker (never inside Receive); the result comes back as a
+// message and is dropped when it belongs to an older generation (settings
+// changed, actor restarted or stopping). A tick that comes while a probe still runs is
 // skipped. The current status is written to the URL's read-model entry after
 // every probe; each state change is also saved and sent to the parent
 // (the supervisor) as a StatusChanged event.
 //
-// A restarted checker (after a panic) reads its settings and status back from
-// its read-model entry, so it carries on where it was.
+// A checker learns its URL from its first message, attach. A restarted
+// checker (after a panic) is attached again and reads its settings and status
+// back from its read-model entry, so it carries on where it was.
 type URLChecker struct {
 	deps  *CheckerDeps
 	entry *readmodel.Entry
 	url   string
 
 	settings health.Settings
-	tracker  *health.Tracker
+	tracker  health.Tracker
 	timer    *schedule.Timer
 	gen      uint64
 	probing  bool
-	cancel   context.CancelFunc
 }
+
+// attach gives a new or restarted checker its URL's read-model entry.
+type attach struct{ entry *readmodel.Entry }
 
 // UpdateSettings gives a checker new probe settings; it re-arms its timer
 // when the schedule changed.
@@ -80,16 +84,23 @@ type checkerStatus struct {
 // panicForTest makes a checker panic; tests use it to prove supervision.
 type panicForTest struct{}
 
-func newURLCheckerProps(deps *CheckerDeps, entry *readmodel.Entry) *actor.Props {
+// newURLCheckerProps returns the props every checker shares; its mailbox is
+// the lock-free one, cheaper to allocate per actor.
+func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &URLChecker{deps: deps, entry: entry, url: entry.Registration().URL}
-	})
+		return &URLChecker{deps: deps}
+	}, actor.WithMailbox(actor.UnboundedLockfree()))
 }
 
 // Receive handles ticks, probe results and settings updates.
 func (c *URLChecker) Receive(ctx actor.Context) {
+	if _, isAttach := ctx.Message().(attach); c.entry == nil && !isAttach {
+		return // not attached yet (or restarted): only attach matters
+	}
 	switch msg := ctx.Message().(type) {
-	case *actor.Started:
+	case attach:
+		c.entry = msg.entry
+		c.url = msg.entry.Registration().URL
 		c.settings = c.entry.Registration().Probe
 		c.tracker = health.NewTracker(*c.entry.Status())
 		c.arm(ctx)
@@ -106,7 +117,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		if msg.gen != c.gen {
 			return
 		}
-		c.endProbe()
+		c.probing = false
 		c.observe(ctx, msg.outcome)
 	case UpdateSettings:
 		if msg.Settings.SameSchedule(c.settings) {
@@ -133,46 +144,34 @@ func (c *URLChecker) arm(ctx actor.Context) {
 	})
 }
 
-// disarm stops the timer and abandons any probe in flight.
+// disarm stops the timer and abandons any probe in flight: its result will
+// carry an old generation and be dropped.
 func (c *URLChecker) disarm() {
 	c.gen++
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	c.endProbe()
-}
-
-// endProbe releases the context of the probe in flight, if any.
-func (c *URLChecker) endProbe() {
-	if c.cancel != nil {
-		c.cancel()
-		c.cancel = nil
-	}
 	c.probing = false
 }
 
 func (c *URLChecker) startProbe(ctx actor.Context, scheduled time.Time) {
-	c.probing = true
-	pctx, cancel := context.WithCancel(c.deps.Ctx)
-	c.cancel = cancel
 	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
 	url, settings, deps := c.url, c.settings, c.deps
-	go func() {
-		outcome, ok := runProbe(pctx, deps, url, settings, scheduled)
-		if ok {
+	c.probing = deps.Pool.Submit(func() {
+		if outcome, ok := runProbe(deps, url, settings, scheduled); ok {
 			root.Send(self, probeResult{gen: gen, outcome: outcome})
 		}
-	}()
+	})
 }
 
-// runProbe waits for a global probe slot, probes, and reports false when the
-// probe was abandoned. A panic in the probe becomes an "other" outcome.
-func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
-	if err := deps.Prober.Acquire(ctx); err != nil {
+// runProbe probes on a pool worker and reports false when SpO₂ is shutting
+// down. A panic in the probe becomes an "other" outcome.
+func runProbe(deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
+	ctx := deps.Ctx
+	if ctx.Err() != nil {
 		return out, false
 	}
-	defer deps.Prober.Release()
 	deps.Metrics.ProbesInFlight.Inc()
 	defer deps.Metrics.ProbesInFlight.Dec()
 	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
@@ -185,7 +184,7 @@ func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Setti
 	}()
 	out = deps.Prober.Probe(ctx, url, s.Timeout, s.Expect)
 	if ctx.Err() != nil {
-		return out, false // abandoned: settings changed or stopping
+		return out, false // shutting down
 	}
 	return out, true
 }

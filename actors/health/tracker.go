@@ -42,8 +42,8 @@ type Tracker struct {
 }
 
 // NewTracker starts a tracker from a known status.
-func NewTracker(start Status) *Tracker {
-	return &Tracker{status: start, fresh: true}
+func NewTracker(start Status) Tracker {
+	return Tracker{status: start, fresh: true}
 }
 
 // Status returns the current status.

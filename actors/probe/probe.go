@@ -1,7 +1,7 @@
 // Package probe performs one HTTP health probe and classifies its outcome.
 //
-// A Prober is shared by every URL actor. It bounds the number of probes in
-// flight, never follows redirects (a 3xx is an answer), reads at most
+// A Prober is shared by every URL actor; a Pool of workers bounds the probes
+// in flight. The prober never follows redirects (a 3xx is an answer), reads at most
 // BodyLimit bytes of a body, and gives each probe one deadline that covers
 // connecting, the TLS handshake, the headers and the body read.
 package probe
@@ -25,8 +25,6 @@ const BodyLimit = 4 << 10
 
 // Options tune the shared HTTP transport.
 type Options struct {
-	// MaxInFlight bounds concurrent probes across all URLs.
-	MaxInFlight int
 	// MaxIdleConns bounds kept-alive idle connections across all hosts
 	// (each costs about 27 KiB and a file descriptor). 0 disables keep-alive.
 	MaxIdleConns int
@@ -40,14 +38,10 @@ type Options struct {
 // Prober runs probes. It is safe for concurrent use.
 type Prober struct {
 	client *http.Client
-	slots  chan struct{}
 }
 
 // New returns a prober with its own transport.
 func New(o Options) *Prober {
-	if o.MaxInFlight < 1 {
-		o.MaxInFlight = 1
-	}
 	dialer := &net.Dialer{KeepAlive: -1}
 	tr := &http.Transport{
 		Proxy:                  nil,
@@ -55,7 +49,7 @@ func New(o Options) *Prober {
 		DisableCompression:     true,
 		DisableKeepAlives:      o.MaxIdleConns == 0,
 		MaxIdleConns:           o.MaxIdleConns,
-		MaxIdleConnsPerHost:    1,
+		MaxIdleConnsPerHost:    2,
 		IdleConnTimeout:        o.IdleConnTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		ForceAttemptHTTP2:      false,
@@ -69,26 +63,8 @@ func New(o Options) *Prober {
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		slots: make(chan struct{}, o.MaxInFlight),
 	}
 }
-
-// Acquire waits for a free probe slot. Every successful Acquire must be
-// followed by one Release.
-func (p *Prober) Acquire(ctx context.Context) error {
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Release frees a slot taken by Acquire.
-func (p *Prober) Release() { <-p.slots }
-
-// InFlight returns the number of slots in use.
-func (p *Prober) InFlight() int { return len(p.slots) }
 
 // Close drops idle connections.
 func (p *Prober) Close() { p.client.CloseIdleConnections() }

@@ -120,7 +120,7 @@ func TestProbeOutcomes(t *testing.T) {
 	servers["tls-untrusted"] = tlsSrv.URL + "/"
 	servers["plain-to-tls"] = strings.Replace(servers["ok"], "http://", "https://", 1)
 
-	p := New(Options{MaxInFlight: 16, MaxIdleConns: 16, IdleConnTimeout: time.Second})
+	p := New(Options{MaxIdleConns: 16, IdleConnTimeout: time.Second})
 	defer p.Close()
 	timeout := 400 * time.Millisecond
 
@@ -198,26 +198,3 @@ type osSyscallError struct{ errno syscall.Errno }
 
 func (e *osSyscallError) Error() string { return e.errno.Error() }
 func (e *osSyscallError) Unwrap() error { return e.errno }
-
-func TestAcquireBoundsProbesInFlight(t *testing.T) {
-	p := New(Options{MaxInFlight: 2})
-	ctx := context.Background()
-	if err := p.Acquire(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Acquire(ctx); err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if err := p.Acquire(short); err == nil {
-		t.Fatal("third Acquire succeeded beyond MaxInFlight 2")
-	}
-	if p.InFlight() != 2 {
-		t.Fatalf("InFlight = %d, want 2", p.InFlight())
-	}
-	p.Release()
-	if err := p.Acquire(ctx); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -1,0 +1,111 @@
+package probe
+
+import (
+	"context"
+	"sync"
+)
+
+// Job is one probe to run on the pool. Run is called on a pool worker.
+type Job func()
+
+// Pool runs jobs on a fixed set of long-lived workers, so that concurrent
+// probes are bounded and no probe pays for starting a goroutine and growing
+// its stack. Submit never blocks: jobs wait in an unbounded FIFO queue (its
+// length is bounded by the callers — one job per URL at most).
+type Pool struct {
+	mu      sync.Mutex
+	wake    *sync.Cond
+	queue   []Job
+	head    int
+	closed  bool
+	busy    int
+	workers sync.WaitGroup
+}
+
+// NewPool starts workers workers; they stop when ctx ends (queued jobs are
+// dropped) or Close is called.
+func NewPool(ctx context.Context, workers int) *Pool {
+	if workers < 1 {
+		workers = 1
+	}
+	p := &Pool{}
+	p.wake = sync.NewCond(&p.mu)
+	p.workers.Add(workers)
+	for range workers {
+		go p.work()
+	}
+	go func() {
+		<-ctx.Done()
+		p.Close()
+	}()
+	return p
+}
+
+// Submit queues job. It reports false when the pool is closed.
+func (p *Pool) Submit(job Job) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.queue = append(p.queue, job)
+	p.mu.Unlock()
+	p.wake.Signal()
+	return true
+}
+
+// Busy returns the number of jobs running.
+func (p *Pool) Busy() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy
+}
+
+// Queued returns the number of jobs waiting for a worker.
+func (p *Pool) Queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue) - p.head
+}
+
+// Close stops the workers after their current job and drops queued jobs.
+// It waits for the workers to exit.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		p.queue, p.head = nil, 0
+	}
+	p.mu.Unlock()
+	p.wake.Broadcast()
+	p.workers.Wait()
+}
+
+func (p *Pool) work() {
+	defer p.workers.Done()
+	p.mu.Lock()
+	for {
+		for !p.closed && p.head == len(p.queue) {
+			p.wake.Wait()
+		}
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		job := p.queue[p.head]
+		p.queue[p.head] = nil
+		p.head++
+		if p.head == len(p.queue) { // drained: reuse the backing array
+			p.queue, p.head = p.queue[:0], 0
+		} else if p.head > 4096 && p.head*2 > len(p.queue) { // mostly consumed: compact
+			n := copy(p.queue, p.queue[p.head:])
+			clear(p.queue[n:])
+			p.queue, p.head = p.queue[:n], 0
+		}
+		p.busy++
+		p.mu.Unlock()
+		job()
+		p.mu.Lock()
+		p.busy--
+	}
+}
