@@ -28,6 +28,7 @@ type frameStats struct {
 	RenderAvg float64 `json:"renderAvg"`
 	RenderMax float64 `json:"renderMax"`
 	Events    int     `json:"events"`
+	Messages  int     `json:"messages"`
 	ApplyMS   float64 `json:"applyMs"`
 	DOMRows   int     `json:"domRows"`
 }
@@ -59,7 +60,7 @@ const measureJS = `new Promise((resolve) => {
     const renders = s1.frames - s0.frames;
     resolve({fps: n * 1000 / (t - t0), maxGap, long, renders,
       renderAvg: renders ? (s1.renderMsTotal - s0.renderMsTotal) / renders : 0, renderMax,
-      events: s1.events - s0.events, applyMs: s1.applyMsTotal - s0.applyMsTotal, domRows: s1.domRows});
+      events: s1.events - s0.events, messages: s1.messages - s0.messages, applyMs: s1.applyMsTotal - s0.applyMsTotal, domRows: s1.domRows});
   }
   requestAnimationFrame(step);
 })`

@@ -177,10 +177,17 @@
     schedule();
   }
 
-  // The title is updated outside animation frames so a background tab, where
-  // frames do not run, still tells the story.
-  let lastTitle = '';
+  // The title is refreshed in every frame and, at most four times a second,
+  // from a timer too, so a background tab (where frames do not run) still
+  // tells the story. Setting document.title per event would cost more than
+  // applying the event.
+  let lastTitle = '', titleTimer = 0;
   function updateTitle() {
+    if (!titleTimer) titleTimer = setTimeout(flushTitle, 250);
+  }
+  function flushTitle() {
+    clearTimeout(titleTimer);
+    titleTimer = 0;
     const failing = counts.unhealthy + counts.unreachable;
     let t = failing > 0 ? '(' + failing + ' failing) SpO₂' : 'SpO₂';
     if (connState === 'reconnecting') t = '⟳ ' + t;
@@ -258,6 +265,7 @@
     }
     paintHeader();
     paintRows();
+    flushTitle();
     const t1 = performance.now();
     lastRenderMs = t1 - t0;
     renderMsTotal += lastRenderMs;
@@ -508,7 +516,7 @@
     connWait.textContent = wait || '';
     retryBtn.hidden = !(state === 'reconnecting' || state === 'auth');
     retryBtn.textContent = state === 'auth' ? 'Enter token' : 'Retry now';
-    updateTitle();
+    flushTitle();
   }
 
   function endpoint(scheme) {
