@@ -545,8 +545,8 @@ func (b *Bench) Finish(w io.Writer) {
 	t := BuildTable(b.res)
 	b.res.Rows = t.Rows
 	b.res.Seconds = time.Since(b.start).Seconds()
-	fmt.Fprintf(w, "\nSpO₂ load harness — %d URLs @ %s, timeout %s, %d CPUs (%s), %s\n\n",
-		b.cfg.URLs, b.cfg.Interval, b.cfg.Timeout, b.res.Machine.CPUs, b.res.Machine.CPUModel, b.res.Machine.Go)
+	fmt.Fprintf(w, "\nSpO₂ load harness — %d URLs @ %s, timeout %s, %d CPUs (%s), %s, commit %s\n\n",
+		b.cfg.URLs, b.cfg.Interval, b.cfg.Timeout, b.res.Machine.CPUs, b.res.Machine.CPUModel, b.res.Machine.Go, b.res.Machine.Commit)
 	t.Print(w)
 	md := filepath.Join(b.outDir, strings.TrimSuffix(filepath.Base(b.cfg.Out), ".json")+".md")
 	if f, err := os.Create(md); err == nil {
