@@ -3,6 +3,7 @@ package actors
 import (
 	"encoding/json"
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -24,6 +25,9 @@ type Broadcaster struct {
 
 	actorSubs map[string]*actor.PID
 	streams   map[*Subscriber]struct{}
+	// shared is the last snapshot handed out; valid until the next event or
+	// until it is snapshotShareAge old.
+	shared *SharedSnapshot
 }
 
 // SubscribeActor asks the broadcaster to send every event to PID.
@@ -61,7 +65,10 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 			msg.Subscriber.Close(ReasonShutdown)
 			return
 		}
-		msg.Subscriber.snapshot <- b.model.Snapshot()
+		if b.shared == nil || time.Since(b.shared.taken) > snapshotShareAge {
+			b.shared = &SharedSnapshot{refs: b.model.Snapshot(), taken: time.Now()}
+		}
+		msg.Subscriber.snapshot <- b.shared
 		b.streams[msg.Subscriber] = struct{}{}
 		b.metrics.WSClients.Set(float64(len(b.streams)))
 	case UnsubscribeStream:
@@ -82,6 +89,7 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 }
 
 func (b *Broadcaster) publish(ctx actor.Context, e Event) {
+	b.shared = nil // the next subscriber must see this event in its snapshot
 	b.metrics.EventsBroadcast.WithLabelValues(e.EventType()).Inc()
 	for _, pid := range b.actorSubs {
 		ctx.Send(pid, e)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"sync"
+	"time"
 
 	"github.com/spo2/spo2/actors/readmodel"
 )
@@ -11,7 +12,7 @@ import (
 // encoded events. The broadcaster never waits for a subscriber: when the
 // queue is full the subscriber is cut, Done closes and Reason says why.
 type Subscriber struct {
-	snapshot chan []readmodel.Ref
+	snapshot chan *SharedSnapshot
 	events   chan []byte
 	done     chan struct{}
 	once     sync.Once
@@ -31,7 +32,7 @@ func NewSubscriber(queue int) *Subscriber {
 		queue = 1
 	}
 	return &Subscriber{
-		snapshot: make(chan []readmodel.Ref, 1),
+		snapshot: make(chan *SharedSnapshot, 1),
 		events:   make(chan []byte, queue),
 		done:     make(chan struct{}),
 	}
@@ -39,7 +40,7 @@ func NewSubscriber(queue int) *Subscriber {
 
 // Snapshot delivers, once, every record as it was when the subscription took
 // effect. Every event after that moment arrives on Events.
-func (s *Subscriber) Snapshot() <-chan []readmodel.Ref { return s.snapshot }
+func (s *Subscriber) Snapshot() <-chan *SharedSnapshot { return s.snapshot }
 
 // Events delivers each event as its JSON object.
 func (s *Subscriber) Events() <-chan []byte { return s.events }
@@ -76,4 +77,56 @@ func (s *Subscriber) offer(event []byte) bool {
 	default:
 		return false
 	}
+}
+
+// snapshotShareAge is how long one snapshot may serve new subscribers while
+// no event happens: clients connecting together (after a restart, say) share
+// one encoding instead of each encoding every record.
+const snapshotShareAge = time.Second
+
+// SharedSnapshot is the read model captured at one moment, encoded once for
+// every subscriber that receives it.
+type SharedSnapshot struct {
+	refs   []readmodel.Ref
+	taken  time.Time
+	once   sync.Once
+	frames [][]byte
+}
+
+// Len returns the number of records.
+func (s *SharedSnapshot) Len() int { return len(s.refs) }
+
+// Frames returns the snapshot as WebSocket frame payloads: JSON arrays of at
+// most perFrame "snapshot" events, the last one ending with {"type":"synced"}.
+// The first call encodes; later calls (from other subscribers) reuse it.
+func (s *SharedSnapshot) Frames(perFrame int) [][]byte {
+	s.once.Do(func() {
+		var frame []byte
+		n := 0
+		for i := range s.refs {
+			if n == 0 {
+				frame = make([]byte, 0, perFrame*512)
+				frame = append(frame, '[')
+			} else {
+				frame = append(frame, ',')
+			}
+			rec := s.refs[i].Record()
+			frame = append(frame, `{"type":"snapshot","record":`...)
+			frame = rec.AppendJSON(frame)
+			frame = append(frame, '}')
+			n++
+			if n == perFrame {
+				s.frames = append(s.frames, append(frame, ']'))
+				n = 0
+			}
+		}
+		if n == 0 {
+			frame = append(make([]byte, 0, 32), '[')
+		} else {
+			frame = append(frame, ',')
+		}
+		s.frames = append(s.frames, append(frame, `{"type":"synced"}]`...))
+		s.refs = nil
+	})
+	return s.frames
 }

@@ -65,15 +65,13 @@ func (s *Server) all(w http.ResponseWriter, _ *http.Request, _ httprouter.Params
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteByte('[')
+	var b []byte
 	for i, ref := range refs {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		b, err := marshal(ref.Record())
-		if err != nil {
-			s.deps.Log.Error("encoding a record for /all failed", "url", ref.Reg.URL, "err", err)
-			return
-		}
+		rec := ref.Record()
+		b = rec.AppendJSON(b[:0])
 		if _, err := bw.Write(b); err != nil {
 			return // the client went away
 		}

@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/spo2/spo2/actors"
-	"github.com/spo2/spo2/actors/readmodel"
 )
 
 // snapshotFrameRecords is how many snapshot events go in one frame.
@@ -124,17 +122,19 @@ func (s *WSServer) stream(conn net.Conn, remote string) {
 		c.shortenWrites(closeGrace)
 	}()
 
-	var snapshot []readmodel.Ref
+	var snapshot *actors.SharedSnapshot
 	select {
 	case snapshot = <-sub.Snapshot():
 	case <-sub.Done():
 		s.close(c, sub.Reason())
 		return
 	}
-	if err := writeSnapshot(c, snapshot); err != nil {
-		sub.Close(actors.ReasonClosed)
-		m.WSDropped.WithLabelValues("write_error").Inc()
-		return
+	for _, frame := range snapshot.Frames(snapshotFrameRecords) {
+		if err := c.writeText(frame); err != nil {
+			sub.Close(actors.ReasonClosed)
+			m.WSDropped.WithLabelValues("write_error").Inc()
+			return
+		}
 	}
 	snapshot = nil
 
@@ -185,37 +185,6 @@ func (s *WSServer) close(c *wsConn, reason string) {
 	case actors.ReasonTooSlow:
 		_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusPolicyViolation, "client too slow; reconnect for a fresh snapshot")))
 	}
-}
-
-func writeSnapshot(c *wsConn, refs []readmodel.Ref) error {
-	var frame bytes.Buffer
-	frame.WriteByte('[')
-	n := 0
-	for _, ref := range refs {
-		b, err := json.Marshal(actors.Snapshot{Record: ref.Record()})
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			frame.WriteByte(',')
-		}
-		frame.Write(b)
-		n++
-		if n == snapshotFrameRecords {
-			frame.WriteByte(']')
-			if err := c.writeText(frame.Bytes()); err != nil {
-				return err
-			}
-			frame.Reset()
-			frame.WriteByte('[')
-			n = 0
-		}
-	}
-	if n > 0 {
-		frame.WriteByte(',')
-	}
-	frame.WriteString(`{"type":"synced"}]`)
-	return c.writeText(frame.Bytes())
 }
 
 // readLoop answers pings and close frames and notices dead clients: any frame

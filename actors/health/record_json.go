@@ -1,0 +1,143 @@
+package health
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends r's JSON encoding to b: the same bytes as encoding/json
+// with HTML escaping off, several times faster, for snapshots of 100,000
+// records.
+func (r *Record) AppendJSON(b []byte) []byte {
+	b = append(b, `{"url":`...)
+	b = appendString(b, r.URL)
+	b = append(b, `,"data":`...)
+	if len(r.Data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, r.Data...)
+	}
+	b = append(b, `,"probe":{"interval":`...)
+	b = appendString(b, r.Probe.Interval.String())
+	b = append(b, `,"timeout":`...)
+	b = appendString(b, r.Probe.Timeout.String())
+	b = append(b, `,"failure_threshold":`...)
+	b = strconv.AppendInt(b, int64(r.Probe.FailureThreshold), 10)
+	b = append(b, `,"success_threshold":`...)
+	b = strconv.AppendInt(b, int64(r.Probe.SuccessThreshold), 10)
+	b = append(b, `,"expect":`...)
+	b = appendString(b, r.Probe.Expect.String())
+	b = append(b, `},"status":`...)
+	b = r.Status.AppendJSON(b)
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, r.CreatedAt)
+	b = append(b, `,"updated_at":`...)
+	b = appendTime(b, r.UpdatedAt)
+	return append(b, '}')
+}
+
+// AppendJSON appends s's JSON encoding to b, as encoding/json would.
+func (s *Status) AppendJSON(b []byte) []byte {
+	b = append(b, `{"state":`...)
+	b = appendString(b, string(s.State))
+	b = append(b, `,"code":`...)
+	b = strconv.AppendInt(b, int64(s.Code), 10)
+	b = append(b, `,"error":`...)
+	b = appendString(b, s.Error)
+	b = append(b, `,"error_kind":`...)
+	b = appendString(b, string(s.ErrorKind))
+	b = append(b, `,"latency_ms":`...)
+	b = appendFloat(b, s.LatencyMS)
+	b = append(b, `,"checked_at":`...)
+	if s.CheckedAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendTime(b, *s.CheckedAt)
+	}
+	b = append(b, `,"since":`...)
+	b = appendTime(b, s.Since)
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if y := t.Year(); y < 0 || y > 9999 {
+		m, _ := json.Marshal(t.UTC()) // out of RFC 3339 range: let encoding/json decide
+		return append(b, m...)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendFloat formats like encoding/json.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, '0')
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		m, _ := json.Marshal(f)
+		return append(b, m...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string: quotes, backslashes and control
+// characters escaped, U+2028 and U+2029 escaped, invalid UTF-8 replaced by
+// U+FFFD — as encoding/json does with HTML escaping off.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
