@@ -139,7 +139,8 @@ func (t *Table) Markdown(w io.Writer) {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
-		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", r.Figure, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict)
+		fig := strings.ReplaceAll(r.Figure, "|", `\|`)
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", fig, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict)
 	}
 }
 
