@@ -252,7 +252,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		entry := s.cfg.Model.Put(it.reg, &health.Status{State: health.Pending, Since: now})
 		if pid, ok := s.checkers[it.url]; ok {
 			if it.prev != nil && !it.prev.Probe.SameSchedule(it.reg.Probe) {
-				ctx.Send(pid, UpdateSettings{Settings: it.reg.Probe})
+				ctx.Send(pid, UpdateSettings{})
 			}
 		} else {
 			s.spawnChecker(ctx, entry)

@@ -46,24 +46,25 @@ type CheckerDeps struct {
 // A checker learns its URL from its first message, attach. A restarted
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
+//
+// A checker is small (about 50 bytes): its URL, settings and status live in
+// its read-model entry, which the supervisor updates before it forwards new
+// settings.
 type URLChecker struct {
-	deps  *CheckerDeps
-	entry *readmodel.Entry
-	url   string
-
-	settings health.Settings
-	tracker  health.Tracker
-	timer    *schedule.Timer
-	gen      uint64
-	probing  bool
+	deps    *CheckerDeps
+	entry   *readmodel.Entry
+	timer   *schedule.Timer
+	gen     uint64
+	tracker health.Tracker
+	probing bool
 }
 
 // attach gives a new or restarted checker its URL's read-model entry.
 type attach struct{ entry *readmodel.Entry }
 
-// UpdateSettings gives a checker new probe settings; it re-arms its timer
-// when the schedule changed.
-type UpdateSettings struct{ Settings health.Settings }
+// UpdateSettings tells a checker that its settings (in its read-model entry)
+// changed: it re-arms its timer and drops the result of any probe in flight.
+type UpdateSettings struct{}
 
 type probeTick struct {
 	gen       uint64
@@ -100,9 +101,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case attach:
 		c.entry = msg.entry
-		c.url = msg.entry.Registration().URL
-		c.settings = c.entry.Registration().Probe
-		c.tracker = health.NewTracker(*c.entry.Status())
+		c.tracker = health.Tracker{}
 		c.arm(ctx)
 	case probeTick:
 		if msg.gen != c.gen {
@@ -120,16 +119,12 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		c.probing = false
 		c.observe(ctx, msg.outcome)
 	case UpdateSettings:
-		if msg.Settings.SameSchedule(c.settings) {
-			return
-		}
-		c.settings = msg.Settings
 		c.disarm()
 		c.arm(ctx)
 	case *actor.Restarting, *actor.Stopping:
 		c.disarm()
 	case panicForTest:
-		panic(fmt.Sprintf("panic requested for %s", c.url))
+		panic(fmt.Sprintf("panic requested for %s", c.entry.Registration().URL))
 	}
 }
 
@@ -138,8 +133,9 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 func (c *URLChecker) arm(ctx actor.Context) {
 	c.gen++
 	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
-	jitter := rand.N(c.settings.Interval)
-	c.timer = c.deps.Scheduler.Every(time.Now().Add(jitter), c.settings.Interval, func(at time.Time) {
+	interval := c.entry.Registration().Probe.Interval
+	jitter := rand.N(interval)
+	c.timer = c.deps.Scheduler.Every(time.Now().Add(jitter), interval, func(at time.Time) {
 		root.Send(self, probeTick{gen: gen, scheduled: at})
 	})
 }
@@ -157,7 +153,8 @@ func (c *URLChecker) disarm() {
 
 func (c *URLChecker) startProbe(ctx actor.Context, scheduled time.Time) {
 	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
-	url, settings, deps := c.url, c.settings, c.deps
+	reg, deps := c.entry.Registration(), c.deps
+	url, settings := reg.URL, reg.Probe
 	c.probing = deps.Pool.Submit(func() {
 		if outcome, ok := runProbe(deps, url, settings, scheduled); ok {
 			root.Send(self, probeResult{gen: gen, outcome: outcome})
@@ -198,23 +195,23 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	m.Probes.WithLabelValues(outcome).Inc()
 	m.ProbeLatency.Observe(o.Latency.Seconds())
 
-	before := c.tracker.Status()
-	previous, changed := c.tracker.Observe(o, c.settings.FailureThreshold, c.settings.SuccessThreshold)
-	st := c.tracker.Status()
+	reg, before := c.entry.Registration(), c.entry.Status()
+	st, changed := c.tracker.Observe(*before, o, reg.Probe.FailureThreshold, reg.Probe.SuccessThreshold)
 	c.entry.SetStatus(&st)
 	if !changed {
 		return
 	}
+	previous := before.State
 	m.StateChanges.WithLabelValues(string(st.State)).Inc()
-	c.deps.Statuses.SaveStatus(c.url, st)
-	c.deps.Log.Info("state changed", "url", slack.MaskURL(c.url), "state", st.State, "previous", previous,
+	c.deps.Statuses.SaveStatus(reg.URL, st)
+	c.deps.Log.Info("state changed", "url", slack.MaskURL(reg.URL), "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()
 	if parent == nil {
 		return // a checker spawned alone (tests): nobody to tell
 	}
 	ctx.Send(parent, checkerStatus{checker: ctx.Self(), event: StatusChanged{
-		URL: c.url, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
+		URL: reg.URL, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
 		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: *st.CheckedAt, PreviousSince: before.Since,
 	}})
 }

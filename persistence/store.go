@@ -87,8 +87,8 @@ func Open(path string, log *slog.Logger, observer CommitObserver) (*Store, error
 		WithSyncWrites(false). // the group committer fsyncs once per group
 		WithLogger(badgerLogger{log}).
 		WithNumMemtables(2).
-		WithMemTableSize(32 << 20).
-		WithBlockCacheSize(16 << 20).
+		WithMemTableSize(8 << 20).
+		WithBlockCacheSize(8 << 20).
 		WithNumCompactors(2).
 		WithValueThreshold(64 << 10)
 	db, err := badger.Open(opts)

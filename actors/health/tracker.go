@@ -25,66 +25,59 @@ func (o Outcome) Verdict() State {
 	}
 }
 
-// Tracker is the state machine of one URL. It starts in the state it is given
-// (pending for a new URL, the persisted state after a restart). The first
-// outcome it sees sets the state at once (a first verdict, or a fresh verdict
-// after a restart); after that a healthy URL needs FailureThreshold consecutive
-// failures to turn failing, and a failing URL SuccessThreshold consecutive
-// successes to turn healthy. A failing URL whose failure changes kind
-// (unhealthy ↔ unreachable) changes state at once: it is already known to fail.
+// Tracker is the state machine of one URL, without the status itself (its
+// owner keeps that): only the streaks. The first outcome it sees sets the
+// state at once (a first verdict, or a fresh verdict after a restart); after
+// that a healthy URL needs FailureThreshold consecutive failures to turn
+// failing, and a failing URL SuccessThreshold consecutive successes to turn
+// healthy. A failing URL whose failure changes kind (unhealthy ↔ unreachable)
+// changes state at once: it is already known to fail.
 //
-// A Tracker is not safe for concurrent use; its owner (one URL actor) is.
+// The zero Tracker is fresh. A Tracker is not safe for concurrent use; its
+// owner (one URL actor) is.
 type Tracker struct {
-	status    Status
-	fresh     bool // no outcome observed yet in this incarnation
-	failures  int
-	successes int
+	seen      bool  // an outcome was observed in this incarnation
+	failures  uint8 // thresholds are at most 100
+	successes uint8
 }
 
-// NewTracker starts a tracker from a known status.
-func NewTracker(start Status) Tracker {
-	return Tracker{status: start, fresh: true}
-}
-
-// Status returns the current status.
-func (t *Tracker) Status() Status { return t.status }
-
-// Observe applies one outcome under the given thresholds. It always records the
-// outcome's details (code, error, latency, check time) and returns the previous
-// state and whether the state changed.
-func (t *Tracker) Observe(o Outcome, failureThreshold, successThreshold int) (previous State, changed bool) {
-	previous = t.status.State
+// Observe applies one outcome to the current status under the given
+// thresholds. The next status always records the outcome's details (code,
+// error, latency, check time); changed reports whether the state changed.
+func (t *Tracker) Observe(cur Status, o Outcome, failureThreshold, successThreshold int) (next Status, changed bool) {
 	verdict := o.Verdict()
 	if verdict == Healthy {
-		t.successes++
+		t.successes = min(t.successes+1, MaxThreshold)
 		t.failures = 0
 	} else {
-		t.failures++
+		t.failures = min(t.failures+1, MaxThreshold)
 		t.successes = 0
 	}
-	next := previous
+	previous := cur.State
+	state := previous
 	switch {
-	case t.fresh || previous == Pending:
-		next = verdict
-	case previous == Healthy && verdict != Healthy && t.failures >= failureThreshold:
-		next = verdict
-	case previous.Failing() && verdict == Healthy && t.successes >= successThreshold:
-		next = Healthy
+	case !t.seen || previous == Pending:
+		state = verdict
+	case previous == Healthy && verdict != Healthy && int(t.failures) >= failureThreshold:
+		state = verdict
+	case previous.Failing() && verdict == Healthy && int(t.successes) >= successThreshold:
+		state = Healthy
 	case previous.Failing() && verdict.Failing():
-		next = verdict
+		state = verdict
 	}
-	t.fresh = false
+	t.seen = true
 
 	at := o.At
-	t.status.Code = o.Code
-	t.status.Error = o.Err
-	t.status.ErrorKind = o.Kind
-	t.status.LatencyMS = float64(o.Latency.Microseconds()) / 1000
-	t.status.CheckedAt = &at
-	if next != previous {
-		t.status.State = next
-		t.status.Since = at
-		return previous, true
+	next = cur
+	next.Code = o.Code
+	next.Error = o.Err
+	next.ErrorKind = o.Kind
+	next.LatencyMS = float64(o.Latency.Microseconds()) / 1000
+	next.CheckedAt = &at
+	if state != previous {
+		next.State = state
+		next.Since = at
+		return next, true
 	}
-	return previous, false
+	return next, false
 }

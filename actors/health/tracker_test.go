@@ -40,33 +40,34 @@ func TestTrackerTransitions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker(Status{State: tc.start})
+			var tr Tracker
+			st := Status{State: tc.start}
 			for i, o := range tc.outcomes {
 				o.At = time.Unix(int64(i+1), 0)
-				before := tr.Status().State
-				prev, changed := tr.Observe(o, tc.fail, tc.succ)
-				got := tr.Status().State
+				before := st.State
+				next, changed := tr.Observe(st, o, tc.fail, tc.succ)
+				got := next.State
 				if got != tc.want[i] {
 					t.Fatalf("after outcome %d: state %s, want %s", i, got, tc.want[i])
 				}
-				if prev != before || changed != (before != got) {
-					t.Fatalf("after outcome %d: Observe returned (%s, %v), state went %s→%s", i, prev, changed, before, got)
+				if changed != (before != got) {
+					t.Fatalf("after outcome %d: changed=%v, state went %s→%s", i, changed, before, got)
 				}
-				if changed && !tr.Status().Since.Equal(o.At) {
-					t.Fatalf("after outcome %d: since %v, want %v", i, tr.Status().Since, o.At)
+				if changed && !next.Since.Equal(o.At) {
+					t.Fatalf("after outcome %d: since %v, want %v", i, next.Since, o.At)
 				}
-				if tr.Status().CheckedAt == nil || !tr.Status().CheckedAt.Equal(o.At) {
+				if next.CheckedAt == nil || !next.CheckedAt.Equal(o.At) {
 					t.Fatalf("after outcome %d: checked_at not updated", i)
 				}
+				st = next
 			}
 		})
 	}
 }
 
 func TestTrackerRecordsOutcomeDetails(t *testing.T) {
-	tr := NewTracker(Status{State: Pending})
-	tr.Observe(Outcome{Kind: KindTimeout, Err: "timeout after 5s", Latency: 5 * time.Second, At: time.Unix(9, 0)}, 3, 1)
-	st := tr.Status()
+	var tr Tracker
+	st, _ := tr.Observe(Status{State: Pending}, Outcome{Kind: KindTimeout, Err: "timeout after 5s", Latency: 5 * time.Second, At: time.Unix(9, 0)}, 3, 1)
 	if st.ErrorKind != KindTimeout || st.Error != "timeout after 5s" || st.Code != 0 || st.LatencyMS != 5000 {
 		t.Fatalf("status %+v does not carry the outcome", st)
 	}
