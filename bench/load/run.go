@@ -26,6 +26,7 @@ type Bench struct {
 	bin    string
 	phases map[string]bool
 	start  time.Time
+	mu     sync.Mutex // guards res.Errors
 }
 
 // NewBench starts the farm and prepares a temp directory.
@@ -71,6 +72,8 @@ func (b *Bench) Close() {
 
 func (b *Bench) fail(what string, err error) {
 	slog.Error(what, "err", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.res.Errors = append(b.res.Errors, what+": "+err.Error())
 }
 
