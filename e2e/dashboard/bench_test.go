@@ -234,6 +234,8 @@ func TestRenderBenchReal(t *testing.T) {
 	t.Logf("real spo2, %d URLs: socket open → snapshot rendered: %v ms (median %.0f)", n, round(loads), median(loads))
 	t.Logf("real spo2, %d URLs: JS time of the snapshot frame: %v ms (median %.1f)", n, round(renders), median(renders))
 
+	st := evalJS[frameStats](t, ctx, fmt.Sprintf(measureJS, 6000, true))
+	t.Logf("real spo2, probing 2,000 URLs/s with no state change, scrolling: %+v", st)
 	for _, code := range []int{http.StatusServiceUnavailable, http.StatusOK} {
 		for i := range n {
 			tg.set(strconv.Itoa(i), code)
