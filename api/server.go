@@ -134,12 +134,19 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
-// authorize enforces the API token on every route but /healthz.
+// authorize enforces the API token on every route but /healthz and the
+// dashboard's files (GET / without url, /ui/): a browser cannot add a header
+// to a page load, the files hold no data, and the data they show comes
+// through /ws, which wants the token.
 func (s *Server) authorize(path string, h httprouter.Handle) httprouter.Handle {
-	if s.cfg.Token == "" || path == "/healthz" {
+	if s.cfg.Token == "" || path == "/healthz" || path == "/ui/*filepath" {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		if _, hasURL := r.URL.Query()["url"]; path == "/" && r.Method == http.MethodGet && !hasURL {
+			h(w, r, p) // the dashboard redirect
+			return
+		}
 		if !tokenOK(s.cfg.Token, r, path == "/ws") {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="spo2"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong API token: send Authorization: Bearer <token>")
