@@ -52,6 +52,7 @@ func run() int {
 }
 
 func serve(cfg config, log *slog.Logger) error {
+	processStart := time.Now()
 	if cfg.TLSCert != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return fmt.Errorf("TLS_CERT_FILE=%q TLS_KEY_FILE=%q: %w", cfg.TLSCert, cfg.TLSKey, err)
@@ -106,13 +107,14 @@ func serve(cfg config, log *slog.Logger) error {
 	prober := probe.New(probe.Options{
 		MaxIdleConns:    cfg.MaxIdleConns,
 		IdleConnTimeout: 2 * cfg.Defaults.Interval,
+		OnDial:          m.ProbeDials.Inc,
 	})
 	defer prober.Close()
 
 	root := system.Root
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
 	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
-		Defaults: cfg.Defaults, Loaded: loaded, Store: store, Model: model, Broadcaster: broadcaster,
+		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: store, Model: model, Broadcaster: broadcaster,
 		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log, Ctx: probeCtx},
 		Metrics:  m, Log: log,
 	}), "supervisor")

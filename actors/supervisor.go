@@ -26,12 +26,13 @@ type DurableStore interface {
 type SupervisorConfig struct {
 	Defaults    health.Settings      // settings of a URL that overrides none
 	Loaded      []persistence.Loaded // registrations read at start-up
-	Store       DurableStore         //
-	Model       *readmodel.Model     //
+	Started     time.Time            // when the process started (zero: now)
+	Store       DurableStore         // where registrations are written
+	Model       *readmodel.Model     // updated after each durable write
 	Broadcaster *actor.PID           // receives Registered, StatusChanged, Removed
-	Checkers    *CheckerDeps         //
-	Metrics     *metrics.Metrics     //
-	Log         *slog.Logger         //
+	Checkers    *CheckerDeps         // shared by every URL checker
+	Metrics     *metrics.Metrics
+	Log         *slog.Logger
 }
 
 // Supervisor owns the set of registrations. It answers a Register or Remove
@@ -158,7 +159,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 			st = &health.Status{State: health.Pending, Since: now}
 		}
 		s.latest[reg.URL] = &reg
-		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st))
+		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
@@ -255,7 +256,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 				ctx.Send(pid, UpdateSettings{})
 			}
 		} else {
-			s.spawnChecker(ctx, entry)
+			s.spawnChecker(ctx, entry, 0)
 		}
 		rec := entry.Record()
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
@@ -279,11 +280,22 @@ type countCheckers struct{}
 
 // spawnChecker starts the checker of entry's URL. All checkers share one
 // Props; each learns its URL from an attach message, its first.
-func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry) {
+func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, firstWithin time.Duration) {
 	pid := ctx.Spawn(s.props)
-	ctx.Send(pid, attach{entry: entry})
+	ctx.Send(pid, attach{entry: entry, firstWithin: firstWithin})
 	s.checkers[entry.Registration().URL] = pid
 	s.entries[pid.Id] = entry
+}
+
+// firstProbeWithin spreads the first probes of URLs loaded at start-up over
+// what is left of one interval since the process started, so that after a
+// restart every URL is probed within one interval of the restart (the time
+// spent loading counts), and over a tenth of the interval at least.
+func firstProbeWithin(interval time.Duration, started time.Time) time.Duration {
+	if started.IsZero() {
+		return interval
+	}
+	return max(interval-time.Since(started), interval/10)
 }
 
 // HandleFailure restarts a failed checker and nothing else, however often it

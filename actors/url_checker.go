@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -35,11 +36,11 @@ type CheckerDeps struct {
 }
 
 // URLChecker is the actor of one registered URL. It owns the URL's timer, its
-// probe settings and its state machine. Each tick starts a probe on its own
-// probe-pool worker (never inside Receive); the result comes back as a
+// probe settings and its state machine. Each tick of its timer starts a probe
+// on a probe-pool worker (never inside Receive); the result comes back as a
 // message and is dropped when it belongs to an older generation (settings
-// changed, actor restarted or stopping). A tick that comes while a probe still runs is
-// skipped. The current status is written to the URL's read-model entry after
+// changed, actor restarted or stopping). A tick that comes while the
+// previous probe still runs is skipped. The current status is written to the URL's read-model entry after
 // every probe; each state change is also saved and sent to the parent
 // (the supervisor) as a StatusChanged event.
 //
@@ -47,7 +48,7 @@ type CheckerDeps struct {
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
 //
-// A checker is small (about 50 bytes): its URL, settings and status live in
+// A checker is small (about 40 bytes): its URL, settings and status live in
 // its read-model entry, which the supervisor updates before it forwards new
 // settings.
 type URLChecker struct {
@@ -56,20 +57,18 @@ type URLChecker struct {
 	timer   *schedule.Timer
 	gen     uint64
 	tracker health.Tracker
-	probing bool
 }
 
-// attach gives a new or restarted checker its URL's read-model entry.
-type attach struct{ entry *readmodel.Entry }
+// attach gives a new or restarted checker its URL's read-model entry, and
+// the span its first probe falls in (0: one interval).
+type attach struct {
+	entry       *readmodel.Entry
+	firstWithin time.Duration
+}
 
 // UpdateSettings tells a checker that its settings (in its read-model entry)
 // changed: it re-arms its timer and drops the result of any probe in flight.
 type UpdateSettings struct{}
-
-type probeTick struct {
-	gen       uint64
-	scheduled time.Time
-}
 
 type probeResult struct {
 	gen     uint64
@@ -93,7 +92,7 @@ func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 	}, actor.WithMailbox(actor.UnboundedLockfree()))
 }
 
-// Receive handles ticks, probe results and settings updates.
+// Receive handles attachment, probe results and settings updates.
 func (c *URLChecker) Receive(ctx actor.Context) {
 	if _, isAttach := ctx.Message().(attach); c.entry == nil && !isAttach {
 		return // not attached yet (or restarted): only attach matters
@@ -102,25 +101,15 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 	case attach:
 		c.entry = msg.entry
 		c.tracker = health.Tracker{}
-		c.arm(ctx)
-	case probeTick:
-		if msg.gen != c.gen {
-			return
-		}
-		if c.probing {
-			c.deps.Metrics.ProbesSkipped.Inc()
-			return
-		}
-		c.startProbe(ctx, msg.scheduled)
+		c.arm(ctx, msg.firstWithin)
 	case probeResult:
 		if msg.gen != c.gen {
-			return
+			return // settings changed or the checker restarted since
 		}
-		c.probing = false
 		c.observe(ctx, msg.outcome)
 	case UpdateSettings:
 		c.disarm()
-		c.arm(ctx)
+		c.arm(ctx, 0)
 	case *actor.Restarting, *actor.Stopping:
 		c.disarm()
 	case panicForTest:
@@ -129,15 +118,16 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 }
 
 // arm starts a new generation with a timer whose first tick falls at a random
-// point of the first interval, so many checkers started together spread out.
-func (c *URLChecker) arm(ctx actor.Context) {
+// point within firstWithin (the interval when 0), so that many checkers
+// started together spread out.
+func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 	c.gen++
-	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
 	interval := c.entry.Registration().Probe.Interval
-	jitter := rand.N(interval)
-	c.timer = c.deps.Scheduler.Every(time.Now().Add(jitter), interval, func(at time.Time) {
-		root.Send(self, probeTick{gen: gen, scheduled: at})
-	})
+	if firstWithin <= 0 || firstWithin > interval {
+		firstWithin = interval
+	}
+	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
+	c.timer = c.deps.Scheduler.Every(time.Now().Add(rand.N(firstWithin)), interval, r.tick)
 }
 
 // disarm stops the timer and abandons any probe in flight: its result will
@@ -148,18 +138,45 @@ func (c *URLChecker) disarm() {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	c.probing = false
 }
 
-func (c *URLChecker) startProbe(ctx actor.Context, scheduled time.Time) {
-	gen, self, root := c.gen, ctx.Self(), ctx.ActorSystem().Root
-	reg, deps := c.entry.Registration(), c.deps
-	url, settings := reg.URL, reg.Probe
-	c.probing = deps.Pool.Submit(func() {
-		if outcome, ok := runProbe(deps, url, settings, scheduled); ok {
-			root.Send(self, probeResult{gen: gen, outcome: outcome})
-		}
-	})
+// probeRun is one generation of a checker's timer. Its ticks start probes on
+// the pool directly — the checker's mailbox sees only results — and a tick
+// that comes while the previous probe of this generation runs is skipped.
+type probeRun struct {
+	gen     uint64
+	probing atomic.Bool
+	self    *actor.PID
+	root    *actor.RootContext
+	entry   *readmodel.Entry
+	deps    *CheckerDeps
+}
+
+// tick runs on the scheduler's goroutine: it must not block.
+func (r *probeRun) tick(scheduled time.Time) {
+	if !r.probing.CompareAndSwap(false, true) {
+		r.deps.Metrics.ProbesSkipped.Inc()
+		return
+	}
+	if !r.deps.Pool.Submit(func() { r.probe(scheduled) }) {
+		r.probing.Store(false)
+	}
+}
+
+// probe runs on a pool worker. A probe that could not start within one
+// interval of its scheduled time is skipped: under overload the probe rate
+// drops instead of lag piling up. The flag is released only after the result
+// is queued, so results reach the checker in probe order.
+func (r *probeRun) probe(scheduled time.Time) {
+	defer r.probing.Store(false)
+	reg := r.entry.Registration()
+	if time.Since(scheduled) > reg.Probe.Interval {
+		r.deps.Metrics.ProbesSkipped.Inc()
+		return
+	}
+	if outcome, ok := runProbe(r.deps, reg.URL, reg.Probe, scheduled); ok {
+		r.root.Send(r.self, probeResult{gen: r.gen, outcome: outcome})
+	}
 }
 
 // runProbe probes on a pool worker and reports false when SpO₂ is shutting
@@ -174,7 +191,7 @@ func runProbe(deps *CheckerDeps, url string, s health.Settings, scheduled time.T
 	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
 	defer func() {
 		if r := recover(); r != nil {
-			deps.Log.Error("probe panicked", "url", url, "panic", r)
+			deps.Log.Error("probe panicked", "url", slack.MaskURL(url), "panic", r)
 			out = health.Outcome{At: time.Now(), Kind: health.KindOther, Err: fmt.Sprintf("other: internal error: %v", r)}
 			ok = true
 		}
@@ -192,7 +209,7 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	if o.Answered {
 		outcome = string(o.Verdict())
 	}
-	m.Probes.WithLabelValues(outcome).Inc()
+	m.ProbeOutcome(outcome).Inc()
 	m.ProbeLatency.Observe(o.Latency.Seconds())
 
 	reg, before := c.entry.Registration(), c.entry.Status()

@@ -11,12 +11,11 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	URLsByState     *prometheus.GaugeVec   // spo2_urls{state}
 	Probes          *prometheus.CounterVec // spo2_probes_total{outcome}: healthy, unhealthy, refused, timeout, …
 	ProbeLatency    prometheus.Histogram   // spo2_probe_duration_seconds
 	ScheduleLag     prometheus.Histogram   // spo2_schedule_lag_seconds: probe start minus its scheduled time
 	ProbesInFlight  prometheus.Gauge       // spo2_probes_in_flight
-	ProbesSkipped   prometheus.Counter     // spo2_probes_skipped_total: a tick came while the previous probe still ran
+	ProbesSkipped   prometheus.Counter     // spo2_probes_skipped_total: the previous probe still ran, or the probe could not start within an interval
 	StateChanges    *prometheus.CounterVec // spo2_state_changes_total{state}
 	EventsBroadcast *prometheus.CounterVec // spo2_events_broadcast_total{type}
 	WSClients       prometheus.Gauge       // spo2_websocket_clients
@@ -30,6 +29,21 @@ type Metrics struct {
 	SlackFolded     prometheus.Counter     // spo2_slack_events_folded_total: folded into "…and N more"
 	SlackBacklog    prometheus.Gauge       // spo2_slack_backlog
 	HTTPRequests    *prometheus.CounterVec // spo2_http_requests_total{route,code}
+	ProbeDials      prometheus.Counter     // spo2_probe_connections_opened_total
+
+	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
+}
+
+// ProbeOutcomes are the outcome labels of spo2_probes_total.
+var ProbeOutcomes = []string{"healthy", "unhealthy", "refused", "timeout", "dns", "tls", "reset", "protocol", "other"}
+
+// ProbeOutcome returns the spo2_probes_total counter of outcome, resolved
+// once for the known outcomes (it is on every probe's path).
+func (m *Metrics) ProbeOutcome(outcome string) prometheus.Counter {
+	if c, ok := m.outcomes[outcome]; ok {
+		return c
+	}
+	return m.Probes.WithLabelValues(outcome)
 }
 
 // New creates and registers every collector on a fresh registry, with the Go
@@ -59,7 +73,13 @@ func New() *Metrics {
 	m.SlackBacklog = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_slack_backlog", Help: "Events waiting for Slack delivery."})
 	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_http_requests_total", Help: "API requests by route and status code."}, []string{"route", "code"})
 
-	for _, c := range []prometheus.Collector{m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
+	m.ProbeDials = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probe_connections_opened_total", Help: "TCP connections opened by probes (kept-alive connections are reused and not counted again)."})
+	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
+	for _, o := range ProbeOutcomes {
+		m.outcomes[o] = m.Probes.WithLabelValues(o)
+	}
+
+	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
 		m.ProbesSkipped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
 		m.ActorRestarts, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
 		f(c)

@@ -33,6 +33,8 @@ type Options struct {
 	IdleConnTimeout time.Duration
 	// InsecureSkipVerify turns off certificate verification (tests only).
 	InsecureSkipVerify bool
+	// OnDial, when set, is called for every connection the prober opens.
+	OnDial func()
 }
 
 // Prober runs probes. It is safe for concurrent use.
@@ -43,13 +45,20 @@ type Prober struct {
 // New returns a prober with its own transport.
 func New(o Options) *Prober {
 	dialer := &net.Dialer{KeepAlive: -1}
+	dial := dialer.DialContext
+	if o.OnDial != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			o.OnDial()
+			return dialer.DialContext(ctx, network, addr)
+		}
+	}
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		DisableCompression:     true,
 		DisableKeepAlives:      o.MaxIdleConns == 0,
 		MaxIdleConns:           o.MaxIdleConns,
-		MaxIdleConnsPerHost:    2,
+		MaxIdleConnsPerHost:    4,
 		IdleConnTimeout:        o.IdleConnTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		ForceAttemptHTTP2:      false,
