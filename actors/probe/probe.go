@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
@@ -39,8 +40,12 @@ type Options struct {
 
 // Prober runs probes. It is safe for concurrent use.
 type Prober struct {
-	client *http.Client
+	transport *http.Transport
 }
+
+// probeHeader is shared, read-only, by every probe request: the transport
+// does not modify request headers.
+var probeHeader = http.Header{"User-Agent": {"SpO2/1 (health probe)"}}
 
 // New returns a prober with its own transport.
 func New(o Options) *Prober {
@@ -67,16 +72,11 @@ func New(o Options) *Prober {
 			ClientSessionCache: tls.NewLRUClientSessionCache(4096),
 		},
 	}
-	return &Prober{
-		client: &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
+	return &Prober{transport: tr}
 }
 
 // Close drops idle connections.
-func (p *Prober) Close() { p.client.CloseIdleConnections() }
+func (p *Prober) Close() { p.transport.CloseIdleConnections() }
 
 // Probe sends one GET to url with the given timeout and judges the answer
 // against expect. It never panics on a bad target and always returns within
@@ -88,9 +88,17 @@ func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, e
 	out := health.Outcome{}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err == nil {
-		req.Header.Set("User-Agent", "SpO2/1 (health probe)")
+		req.Header = probeHeader
+		if u := req.URL.User; u != nil { // user:password@ in the URL: basic auth
+			pw, _ := u.Password()
+			req.Header = probeHeader.Clone()
+			req.SetBasicAuth(u.Username(), pw)
+		}
+		// The transport, not an http.Client: redirects are answers, not
+		// followed, and the client's per-request header copies and cancel
+		// contexts are not needed.
 		var resp *http.Response
-		resp, err = p.client.Do(req)
+		resp, err = p.transport.RoundTrip(req)
 		if err == nil {
 			_, _ = io.CopyN(io.Discard, resp.Body, BodyLimit)
 			resp.Body.Close()
@@ -129,17 +137,25 @@ func Classify(err error, timeout time.Duration) (health.ErrorKind, string) {
 	case sysRefuse:
 		return health.KindRefused, "connection refused"
 	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alertErr):
-		return health.KindTLS, "tls: " + innermost(err)
+		return health.KindTLS, withKind("tls", innermost(err))
 	case isErrno(err, errConnReset) || isErrno(err, errBrokenPipe):
 		return health.KindReset, "connection reset by peer"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return health.KindReset, "connection reset: server closed the connection without a complete response"
 	case isProtocolError(err):
-		return health.KindProtocol, "protocol error: " + innermost(err)
+		return health.KindProtocol, withKind("protocol error", innermost(err))
 	case errors.As(err, &opErr) && opErr.Op == "remote error":
-		return health.KindTLS, "tls: " + innermost(err)
+		return health.KindTLS, withKind("tls", innermost(err))
 	}
-	return health.KindOther, "other: " + innermost(err)
+	return health.KindOther, withKind("other", innermost(err))
+}
+
+// withKind prefixes msg with "word: " unless it already says word.
+func withKind(word, msg string) string {
+	if strings.Contains(msg, word) {
+		return msg
+	}
+	return word + ": " + msg
 }
 
 // innermost drops the `Get "url": ` prefix of a *url.Error, keeping the cause.

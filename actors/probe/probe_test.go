@@ -64,7 +64,12 @@ func TestProbeOutcomes(t *testing.T) {
 	defer close(stopHang)
 
 	handlers := map[string]http.HandlerFunc{
-		"ok":  func(w http.ResponseWriter, r *http.Request) {},
+		"ok": func(w http.ResponseWriter, r *http.Request) {},
+		"auth": func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "ops" || p != "s3cret" {
+				w.WriteHeader(http.StatusUnauthorized)
+			}
+		},
 		"503": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) },
 		"204": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) },
 		"redirect": func(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +112,7 @@ func TestProbeOutcomes(t *testing.T) {
 		defer s.Close()
 		servers[name] = s.URL + "/"
 	}
+	servers["auth-given"] = strings.Replace(servers["auth"], "http://", "http://ops:s3cret@", 1)
 	servers["refused"] = closedPortURL(t)
 	servers["reset"] = rawServer(t, func(c net.Conn) {
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -132,6 +138,8 @@ func TestProbeOutcomes(t *testing.T) {
 		kind    health.ErrorKind
 	}{
 		{"ok", "200-399", health.Healthy, 200, ""},
+		{"auth", "200-399", health.Unhealthy, 401, ""},
+		{"auth-given", "200-399", health.Healthy, 200, ""}, // user:password@ becomes basic auth
 		{"503", "200-399", health.Unhealthy, 503, ""},
 		{"204", "200", health.Unhealthy, 204, ""},
 		{"204", "200-299", health.Healthy, 204, ""},
@@ -146,7 +154,7 @@ func TestProbeOutcomes(t *testing.T) {
 		{"eof", "200-399", health.Unreachable, 0, health.KindReset},
 		{"garbage", "200-399", health.Unreachable, 0, health.KindProtocol},
 		{"tls-untrusted", "200-399", health.Unreachable, 0, health.KindTLS},
-		{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindProtocol},
+		{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindTLS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.target+"/"+tc.expect, func(t *testing.T) {
