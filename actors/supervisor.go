@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -50,6 +52,7 @@ type Supervisor struct {
 	latest   map[string]*health.Registration
 	checkers map[string]*actor.PID
 	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
+	hosts    map[string]int              // host:port → registered URLs on it
 	self     actor.Context
 	props    *actor.Props // shared by every checker
 }
@@ -148,6 +151,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
 	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
 	s.entries = make(map[string]*readmodel.Entry, len(s.cfg.Loaded))
+	s.hosts = make(map[string]int)
 	s.self = ctx
 	s.props = newURLCheckerProps(s.cfg.Checkers)
 	now := time.Now()
@@ -162,6 +166,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
+	s.fitHosts()
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
 }
 
@@ -238,11 +243,8 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	if c.kind == "remove" {
 		it := c.items[0]
 		s.cfg.Model.Remove(it.url)
-		if pid, ok := s.checkers[it.url]; ok {
-			ctx.Stop(pid)
-			delete(s.checkers, it.url)
-			delete(s.entries, pid.Id)
-		}
+		s.stopChecker(ctx, it.url)
+		s.fitHosts()
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
 		s.cfg.Log.Info("url removed", "url", slack.MaskURL(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
@@ -263,6 +265,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
 	if len(c.items) > 0 {
+		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", len(c.items))
 	}
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
@@ -283,8 +286,49 @@ type countCheckers struct{}
 func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, firstWithin time.Duration) {
 	pid := ctx.Spawn(s.props)
 	ctx.Send(pid, attach{entry: entry, firstWithin: firstWithin})
-	s.checkers[entry.Registration().URL] = pid
+	u := entry.Registration().URL
+	s.checkers[u] = pid
 	s.entries[pid.Id] = entry
+	s.hosts[hostOf(u)]++
+}
+
+// stopChecker stops the checker of url, if any.
+func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
+	pid, ok := s.checkers[url]
+	if !ok {
+		return
+	}
+	ctx.Stop(pid)
+	delete(s.checkers, url)
+	delete(s.entries, pid.Id)
+	h := hostOf(url)
+	if s.hosts[h]--; s.hosts[h] <= 0 {
+		delete(s.hosts, h)
+	}
+}
+
+// fitHosts tells the prober how many distinct hosts are watched, so that it
+// keeps connections alive only when they can be reused.
+func (s *Supervisor) fitHosts() {
+	if p := s.cfg.Checkers.Prober; p != nil {
+		p.FitHosts(len(s.hosts))
+	}
+}
+
+// hostOf returns the host:port a URL's probes connect to.
+func hostOf(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // firstProbeWithin spreads the first probes of URLs loaded at start-up over

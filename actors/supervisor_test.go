@@ -290,3 +290,34 @@ func TestRestartResumesPersistedState(t *testing.T) {
 		t.Fatalf("event %+v, want previous unhealthy since %v", ev, was)
 	}
 }
+
+func TestKeepAliveFollowsDistinctHosts(t *testing.T) {
+	e := startEngine(t, nil, "")
+	e.deps.Prober = probe.New(probe.Options{MaxIdleConns: 2})
+	// The engine's prober was replaced before any registration: the
+	// supervisor tells this one how many hosts there are.
+	tests := []struct {
+		url       string
+		remove    bool
+		keepAlive bool
+	}{
+		{"http://127.0.0.1:1/a", false, true},
+		{"http://127.0.0.1:1/b", false, true}, // same host:port
+		{"http://127.0.0.2:1/", false, true},  // 2 hosts, 2 slots
+		{"https://pod-3.invalid/", false, false},
+		{"https://pod-3.invalid/", true, true},
+	}
+	for _, tc := range tests {
+		if tc.remove {
+			res, err := e.system.Root.RequestFuture(e.supervisor, Remove{URL: tc.url}, 5*time.Second).Result()
+			if err != nil || !res.(RemoveReply).Found {
+				t.Fatalf("remove %s: %v %v", tc.url, res, err)
+			}
+		} else {
+			e.register(t, RegisterItem{URL: tc.url, Data: json.RawMessage(`null`)})
+		}
+		if got := e.deps.Prober.KeepsAlive(); got != tc.keepAlive {
+			t.Fatalf("after %s remove=%v: keep-alive %v, want %v", tc.url, tc.remove, got, tc.keepAlive)
+		}
+	}
+}

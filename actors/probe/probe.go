@@ -16,6 +16,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
@@ -41,6 +42,8 @@ type Options struct {
 // Prober runs probes. It is safe for concurrent use.
 type Prober struct {
 	transport *http.Transport
+	maxIdle   int
+	reuse     atomic.Bool // keep connections alive after a probe
 }
 
 // probeHeader is shared, read-only, by every probe request: the transport
@@ -72,8 +75,21 @@ func New(o Options) *Prober {
 			ClientSessionCache: tls.NewLRUClientSessionCache(4096),
 		},
 	}
-	return &Prober{transport: tr}
+	p := &Prober{transport: tr, maxIdle: o.MaxIdleConns}
+	p.reuse.Store(o.MaxIdleConns > 0)
+	return p
 }
+
+// FitHosts tells the prober how many distinct host:port pairs are watched.
+// Connections are kept alive only while they all fit the idle pool: with
+// more hosts than idle slots, a kept connection is evicted before its host
+// is probed again, so keeping it costs memory and churn and saves no dial.
+func (p *Prober) FitHosts(n int) {
+	p.reuse.Store(p.maxIdle > 0 && n <= p.maxIdle)
+}
+
+// KeepsAlive reports whether probes currently keep their connections.
+func (p *Prober) KeepsAlive() bool { return p.reuse.Load() }
 
 // Close drops idle connections.
 func (p *Prober) Close() { p.transport.CloseIdleConnections() }
@@ -89,6 +105,7 @@ func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, e
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err == nil {
 		req.Header = probeHeader
+		req.Close = !p.reuse.Load()
 		if u := req.URL.User; u != nil { // user:password@ in the URL: basic auth
 			pw, _ := u.Password()
 			req.Header = probeHeader.Clone()

@@ -206,3 +206,48 @@ type osSyscallError struct{ errno syscall.Errno }
 
 func (e *osSyscallError) Error() string { return e.errno.Error() }
 func (e *osSyscallError) Unwrap() error { return e.errno }
+
+func TestFitHostsTurnsKeepAliveOffWhenHostsOutnumberThePool(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	p := New(Options{MaxIdleConns: 2, IdleConnTimeout: time.Minute})
+	defer p.Close()
+	probeN := func(n int) int32 {
+		before := conns.Load()
+		for range n {
+			if o := p.Probe(context.Background(), srv.URL+"/", time.Second, health.DefaultExpect); o.Verdict() != health.Healthy {
+				t.Fatalf("probe failed: %+v", o)
+			}
+		}
+		return conns.Load() - before
+	}
+	tests := []struct {
+		hosts     int
+		keepAlive bool
+		maxConns  int32 // new connections for 5 probes: at most (keep-alive), at least (none)
+	}{
+		{hosts: 1, keepAlive: true, maxConns: 1},
+		{hosts: 3, keepAlive: false, maxConns: 4}, // the first may still use the kept connection
+		{hosts: 2, keepAlive: true, maxConns: 1},
+	}
+	for _, tc := range tests {
+		p.FitHosts(tc.hosts)
+		if p.KeepsAlive() != tc.keepAlive {
+			t.Fatalf("%d hosts for 2 idle slots: KeepsAlive %v", tc.hosts, p.KeepsAlive())
+		}
+		got := probeN(5)
+		if tc.keepAlive && got > tc.maxConns {
+			t.Fatalf("%d hosts: %d new connections for 5 probes with keep-alive", tc.hosts, got)
+		}
+		if !tc.keepAlive && got < tc.maxConns {
+			t.Fatalf("%d hosts: %d new connections for 5 probes without keep-alive, want at least %d", tc.hosts, got, tc.maxConns)
+		}
+	}
+}
