@@ -9,7 +9,6 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -24,6 +23,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
 )
@@ -196,7 +196,7 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := marshal(v)
+	b, err := health.MarshalJSON(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "encoding the answer failed")
 		return
@@ -209,18 +209,6 @@ func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 	_, _ = w.Write([]byte("\n"))
-}
-
-// marshal encodes v as JSON without escaping <, > and &, so custom data comes
-// back byte for byte as it was stored.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

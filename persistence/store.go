@@ -12,7 +12,6 @@
 package persistence
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,7 +209,7 @@ func (s *Store) stage(wb *badger.WriteBatch, op Op) error {
 		s.statusMu.Unlock()
 		return nil
 	}
-	b, err := encode(op.Reg)
+	b, err := health.MarshalJSON(op.Reg)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", op.URL, err)
 	}
@@ -218,18 +217,6 @@ func (s *Store) stage(wb *badger.WriteBatch, op Op) error {
 		return fmt.Errorf("put %s: %w", op.URL, err)
 	}
 	return nil
-}
-
-// encode writes JSON without escaping <, > and &, so custom data is stored
-// byte for byte as the client sent it.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // SaveStatus records url's latest status lazily: it reaches the disk within

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -60,6 +61,18 @@ func (s *Status) AppendJSON(b []byte) []byte {
 	b = append(b, `,"since":`...)
 	b = appendTime(b, s.Since)
 	return append(b, '}')
+}
+
+// MarshalJSON encodes v like json.Marshal but without escaping <, > and &,
+// so custom data is stored and answered byte for byte as the client sent it.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func appendTime(b []byte, t time.Time) []byte {
