@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	neturl "net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ type Supervisor struct {
 	hosts    map[string]int              // host:port → registered URLs on it
 	self     actor.Context
 	props    *actor.Props // shared by every checker
+	trimming bool         // a memory trim is scheduled
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data (a
@@ -144,6 +146,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		ctx.Respond(len(ctx.Children()))
 	case Ready:
 		ctx.Respond(len(s.latest))
+	case memoryTrimmed:
+		s.trimming = false
 	}
 }
 
@@ -164,6 +168,9 @@ func (s *Supervisor) start(ctx actor.Context) {
 		}
 		s.latest[reg.URL] = &reg
 		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
+	}
+	if len(s.cfg.Loaded) >= trimAfterItems {
+		s.scheduleTrim(ctx)
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.fitHosts()
@@ -264,6 +271,9 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
+	if len(c.items) >= trimAfterItems {
+		s.scheduleTrim(ctx)
+	}
 	if len(c.items) > 0 {
 		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", len(c.items))
@@ -329,6 +339,31 @@ func hostOf(raw string) string {
 		}
 	}
 	return strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// trimAfterItems is the size of a registration burst (a bulk, the start-up
+// load) after which garbage is collected and memory returned to the OS.
+const trimAfterItems = 1000
+
+// trimDelay lets a series of bulk requests finish before the trim.
+const trimDelay = 2 * time.Second
+
+type memoryTrimmed struct{}
+
+// scheduleTrim returns the garbage of a large registration burst (decoded
+// request bodies, write batches) to the OS once the burst is over, instead
+// of holding it until the runtime's own scavenger gets to it. At most one
+// trim is pending; it runs off the actor.
+func (s *Supervisor) scheduleTrim(ctx actor.Context) {
+	if s.trimming {
+		return
+	}
+	s.trimming = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(trimDelay, func() {
+		debug.FreeOSMemory()
+		root.Send(self, memoryTrimmed{})
+	})
 }
 
 // firstProbeWithin spreads the first probes of URLs loaded at start-up over
