@@ -50,13 +50,14 @@ type Supervisor struct {
 	cfg SupervisorConfig
 	// latest holds every registration including changes not yet committed;
 	// the read model holds only committed ones.
-	latest   map[string]*health.Registration
-	checkers map[string]*actor.PID
-	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
-	hosts    map[string]int              // host:port → registered URLs on it
-	self     actor.Context
-	props    *actor.Props // shared by every checker
-	trimming bool         // a memory trim is scheduled
+	latest    map[string]*health.Registration
+	checkers  map[string]*actor.PID
+	entries   map[string]*readmodel.Entry // checker PID id → its URL's entry
+	hosts     map[string]int              // host:port → registered URLs on it
+	self      actor.Context
+	props     *actor.Props // shared by every checker
+	trimming  bool         // a memory trim is scheduled
+	untrimmed int          // registrations since the last trim
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data (a
@@ -169,9 +170,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.latest[reg.URL] = &reg
 		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
-	if len(s.cfg.Loaded) >= trimAfterItems {
-		s.scheduleTrim(ctx)
-	}
+	s.noteRegistrations(ctx, len(s.cfg.Loaded))
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.fitHosts()
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
@@ -271,9 +270,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
-	if len(c.items) >= trimAfterItems {
-		s.scheduleTrim(ctx)
-	}
+	s.noteRegistrations(ctx, len(c.items))
 	if len(c.items) > 0 {
 		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", len(c.items))
@@ -341,24 +338,35 @@ func hostOf(raw string) string {
 	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
-// trimAfterItems is the size of a registration burst (a bulk, the start-up
-// load) after which garbage is collected and memory returned to the OS.
+// trimAfterItems is how many registrations (bulks, PUTs, the start-up load)
+// make a burst after which garbage is collected and memory returned to the
+// OS.
 const trimAfterItems = 1000
 
-// trimDelay lets a series of bulk requests finish before the trim.
-const trimDelay = 2 * time.Second
+// trimDelay lets a burst go on before the trim; trims are at least this far
+// apart.
+const trimDelay = 3 * time.Second
 
 type memoryTrimmed struct{}
 
-// scheduleTrim returns the garbage of a large registration burst (decoded
-// request bodies, write batches) to the OS once the burst is over, instead
-// of holding it until the runtime's own scavenger gets to it. At most one
-// trim is pending; it runs off the actor.
+// noteRegistrations counts n registrations towards the next memory trim.
+func (s *Supervisor) noteRegistrations(ctx actor.Context, n int) {
+	s.untrimmed += n
+	if s.untrimmed >= trimAfterItems {
+		s.scheduleTrim(ctx)
+	}
+}
+
+// scheduleTrim returns the garbage of a registration burst (decoded request
+// bodies, write batches) to the OS soon after it, instead of holding it until
+// the runtime's own scavenger gets to it. At most one trim is pending; it
+// runs off the actor.
 func (s *Supervisor) scheduleTrim(ctx actor.Context) {
 	if s.trimming {
 		return
 	}
 	s.trimming = true
+	s.untrimmed = 0
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	time.AfterFunc(trimDelay, func() {
 		debug.FreeOSMemory()
