@@ -127,6 +127,7 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 		firstWithin = interval
 	}
 	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
+	r.run = r.probe
 	c.timer = c.deps.Scheduler.Every(time.Now().Add(rand.N(firstWithin)), interval, r.tick)
 }
 
@@ -150,15 +151,17 @@ type probeRun struct {
 	root    *actor.RootContext
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
+	run     func(time.Time) // r.probe, bound once so ticks allocate nothing
 }
 
-// tick runs on the scheduler's goroutine: it must not block.
+// tick runs on the scheduler's goroutine: it must not block, and it does not
+// allocate.
 func (r *probeRun) tick(scheduled time.Time) {
 	if !r.probing.CompareAndSwap(false, true) {
 		r.deps.Metrics.ProbesSkipped.Inc()
 		return
 	}
-	if !r.deps.Pool.Submit(func() { r.probe(scheduled) }) {
+	if !r.deps.Pool.Submit(probe.Job{Run: r.run, At: scheduled}) {
 		r.probing.Store(false)
 	}
 }

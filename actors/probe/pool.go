@@ -3,10 +3,17 @@ package probe
 import (
 	"context"
 	"sync"
+	"time"
 )
 
-// Job is one probe to run on the pool. Run is called on a pool worker.
-type Job func()
+// Job is one task for the pool: Run(At) is called on a pool worker. A Job is
+// a value, so submitting one allocates nothing (the timer goroutine submits
+// every probe, and a goroutine that does not allocate never stalls in a
+// garbage-collection assist).
+type Job struct {
+	Run func(at time.Time)
+	At  time.Time
+}
 
 // Pool runs jobs on a fixed set of long-lived workers, so that concurrent
 // probes are bounded and no probe pays for starting a goroutine and growing
@@ -93,7 +100,7 @@ func (p *Pool) work() {
 			return
 		}
 		job := p.queue[p.head]
-		p.queue[p.head] = nil
+		p.queue[p.head] = Job{}
 		p.head++
 		if p.head == len(p.queue) { // drained: reuse the backing array
 			p.queue, p.head = p.queue[:0], 0
@@ -104,7 +111,7 @@ func (p *Pool) work() {
 		}
 		p.busy++
 		p.mu.Unlock()
-		job()
+		job.Run(job.At)
 		p.mu.Lock()
 		p.busy--
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
@@ -16,7 +17,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Add(tc.jobs)
 		for range tc.jobs {
-			if !p.Submit(func() {
+			if !p.Submit(Job{Run: func(time.Time) {
 				n := running.Add(1)
 				for {
 					old := peak.Load()
@@ -27,7 +28,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 				running.Add(-1)
 				done.Add(1)
 				wg.Done()
-			}) {
+			}}) {
 				t.Fatal("Submit refused on an open pool")
 			}
 		}
@@ -39,7 +40,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 			t.Fatalf("%d jobs ran at once with %d workers", peak.Load(), tc.workers)
 		}
 		p.Close()
-		if p.Submit(func() {}) {
+		if p.Submit(Job{Run: func(time.Time) {}}) {
 			t.Fatal("Submit accepted after Close")
 		}
 	}
@@ -51,17 +52,17 @@ func TestPoolStopsWithItsContext(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 2)
 	for range 2 {
-		p.Submit(func() { started <- struct{}{}; <-release })
+		p.Submit(Job{Run: func(time.Time) { started <- struct{}{}; <-release }})
 	}
 	<-started
 	<-started
 	ran := atomic.Bool{}
-	p.Submit(func() { ran.Store(true) }) // queued behind two busy workers
+	p.Submit(Job{Run: func(time.Time) { ran.Store(true) }}) // queued behind two busy workers
 	if p.Busy() != 2 || p.Queued() != 1 {
 		t.Fatalf("busy %d queued %d, want 2 and 1", p.Busy(), p.Queued())
 	}
 	cancel()
-	for p.Submit(func() {}) { // the pool closes once it sees the cancellation
+	for p.Submit(Job{Run: func(time.Time) {}}) { // the pool closes once it sees the cancellation
 		runtime.Gosched()
 	}
 	close(release)
