@@ -126,9 +126,10 @@ func (p *Process) start(ctx context.Context) error {
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Bin, err)
 	}
+	cmd, exited := p.cmd, p.exited // this run's, whatever later runs assign
 	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
+		p.err = cmd.Wait()
+		close(exited)
 	}()
 	return p.waitReady(ctx)
 }
