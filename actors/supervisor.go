@@ -58,6 +58,7 @@ type Supervisor struct {
 	props     *actor.Props // shared by every checker
 	trimming  bool         // a memory trim is scheduled
 	untrimmed int          // registrations since the last trim
+	previous  *Supervisor  // the incarnation before a restart, if any
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data (a
@@ -117,10 +118,17 @@ type pendingItem struct {
 	resIdx  int
 }
 
-// NewSupervisorProps returns the props of the supervisor actor.
+// NewSupervisorProps returns the props of the supervisor actor. The
+// start-up registrations go to the first incarnation only (and are not kept
+// afterwards); a supervisor restarted after a panic takes over the
+// registrations of the one before it and respawns their checkers.
 func NewSupervisorProps(cfg SupervisorConfig) *actor.Props {
+	var previous *Supervisor
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &Supervisor{cfg: cfg}
+		s := &Supervisor{cfg: cfg, previous: previous}
+		cfg.Loaded = nil
+		previous = s
+		return s
 	})
 }
 
@@ -145,6 +153,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		}
 	case countCheckers:
 		ctx.Respond(len(ctx.Children()))
+	case panicForTest:
+		panic("supervisor panic requested")
 	case Ready:
 		ctx.Respond(len(s.latest))
 	case memoryTrimmed:
@@ -159,6 +169,10 @@ func (s *Supervisor) start(ctx actor.Context) {
 	s.hosts = make(map[string]int)
 	s.self = ctx
 	s.props = newURLCheckerProps(s.cfg.Checkers)
+	if prev := s.previous; prev != nil {
+		s.takeOver(ctx, prev)
+		return
+	}
 	now := time.Now()
 	for i := range s.cfg.Loaded {
 		l := &s.cfg.Loaded[i]
@@ -287,6 +301,21 @@ type forwardPanic struct{ URL string }
 
 // countCheckers asks for the number of running checkers (tests only).
 type countCheckers struct{}
+
+// takeOver rebuilds after a restart of the supervisor itself: protoactor
+// stopped every checker; the registrations, pending writes included, and the
+// read model are still good.
+func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
+	s.previous = nil
+	s.latest = prev.latest
+	for _, ref := range s.cfg.Model.Snapshot() {
+		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
+			s.spawnChecker(ctx, e, 0)
+		}
+	}
+	s.fitHosts()
+	s.cfg.Log.Error("supervisor restarted after a panic; checkers respawned", "urls", len(s.checkers))
+}
 
 // spawnChecker starts the checker of entry's URL. All checkers share one
 // Props; each learns its URL from an attach message, its first.
