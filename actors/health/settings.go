@@ -60,12 +60,6 @@ type Overrides struct {
 	Expect           *Expect
 }
 
-// Empty reports whether no override is set.
-func (o Overrides) Empty() bool {
-	return o.Interval == nil && o.Timeout == nil && o.FailureThreshold == nil &&
-		o.SuccessThreshold == nil && o.Expect == nil
-}
-
 // Apply returns base with every set override applied.
 func (o Overrides) Apply(base Settings) Settings {
 	if o.Interval != nil {
