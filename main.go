@@ -104,6 +104,7 @@ func serve(cfg config, log *slog.Logger) error {
 	go scheduler.Run(probeCtx)
 	pool := probe.NewPool(probeCtx, cfg.MaxInFlight)
 	defer pool.Close()
+	m.CountProbesInFlight(pool.Busy)
 	prober := probe.New(probe.Options{
 		MaxIdleConns:    cfg.MaxIdleConns,
 		IdleConnTimeout: 2 * cfg.Defaults.Interval,

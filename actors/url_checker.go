@@ -189,8 +189,6 @@ func runProbe(deps *CheckerDeps, url string, s health.Settings, scheduled time.T
 	if ctx.Err() != nil {
 		return out, false
 	}
-	deps.Metrics.ProbesInFlight.Inc()
-	defer deps.Metrics.ProbesInFlight.Dec()
 	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
 	defer func() {
 		if r := recover(); r != nil {

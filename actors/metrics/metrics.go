@@ -17,7 +17,6 @@ type Metrics struct {
 	Probes          *prometheus.CounterVec // spo2_probes_total{outcome}: healthy, unhealthy, refused, timeout, …
 	ProbeLatency    prometheus.Histogram   // spo2_probe_duration_seconds
 	ScheduleLag     prometheus.Histogram   // spo2_schedule_lag_seconds: probe start minus its scheduled time
-	ProbesInFlight  prometheus.Gauge       // spo2_probes_in_flight
 	ProbesSkipped   prometheus.Counter     // spo2_probes_skipped_total: the previous probe still ran, or the probe could not start within an interval
 	StateChanges    *prometheus.CounterVec // spo2_state_changes_total{state}
 	EventsBroadcast *prometheus.CounterVec // spo2_events_broadcast_total{type}
@@ -60,7 +59,6 @@ func New() *Metrics {
 	m.Probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_probes_total", Help: "Probes by outcome: healthy, unhealthy, or the error kind of an unreachable probe."}, []string{"outcome"})
 	m.ProbeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_probe_duration_seconds", Help: "Time from sending a probe to its outcome.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)})
 	m.ScheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_schedule_lag_seconds", Help: "Delay between a probe's scheduled time and its start.", Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}})
-	m.ProbesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_probes_in_flight", Help: "Probes currently running."})
 	m.ProbesSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_skipped_total", Help: "Ticks skipped because the URL's previous probe was still running."})
 	m.StateChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_state_changes_total", Help: "State changes by new state."}, []string{"state"})
 	m.EventsBroadcast = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_events_broadcast_total", Help: "Events fanned out to subscribers, by type."}, []string{"type"})
@@ -82,12 +80,19 @@ func New() *Metrics {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
 	}
 
-	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag, m.ProbesInFlight,
+	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag,
 		m.ProbesSkipped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
 		m.ActorRestarts, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
 		f(c)
 	}
 	return m
+}
+
+// CountProbesInFlight registers spo2_probes_in_flight, read from busy (the
+// probe pool's count of running probes) at each scrape.
+func (m *Metrics) CountProbesInFlight(busy func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_probes_in_flight", Help: "Probes currently running."}, func() float64 { return float64(busy()) }))
 }
 
 // CountURLs registers spo2_urls{state}, computed by counts (state name →
