@@ -97,11 +97,14 @@ type Snapshot struct {
 func (Snapshot) EventType() string { return TypeSnapshot }
 
 // MarshalJSON adds the type field.
-func (e Snapshot) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Type   string        `json:"type"`
-		Record health.Record `json:"record"`
-	}{TypeSnapshot, e.Record})
+func (e Snapshot) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// AppendJSON appends the event's JSON to b, without reflection: snapshots
+// carry every record.
+func (e *Snapshot) AppendJSON(b []byte) []byte {
+	b = append(b, `{"type":"snapshot","record":`...)
+	b = e.Record.AppendJSON(b)
+	return append(b, '}')
 }
 
 // Synced follows the last snapshot event.
@@ -110,8 +113,11 @@ type Synced struct{}
 // EventType names the event.
 func (Synced) EventType() string { return TypeSynced }
 
+// syncedJSON is the encoding of Synced.
+const syncedJSON = `{"type":"synced"}`
+
 // MarshalJSON writes {"type":"synced"}.
-func (Synced) MarshalJSON() ([]byte, error) { return []byte(`{"type":"synced"}`), nil }
+func (Synced) MarshalJSON() ([]byte, error) { return []byte(syncedJSON), nil }
 
 // RemovalReasonDeleted is the reason of a removal through the API.
 const RemovalReasonDeleted = "deleted"

@@ -110,10 +110,8 @@ func (s *SharedSnapshot) Frames(perFrame int) [][]byte {
 			} else {
 				frame = append(frame, ',')
 			}
-			rec := s.refs[i].Record()
-			frame = append(frame, `{"type":"snapshot","record":`...)
-			frame = rec.AppendJSON(frame)
-			frame = append(frame, '}')
+			ev := Snapshot{Record: s.refs[i].Record()}
+			frame = ev.AppendJSON(frame)
 			n++
 			if n == perFrame {
 				s.frames = append(s.frames, append(frame, ']'))
@@ -125,7 +123,7 @@ func (s *SharedSnapshot) Frames(perFrame int) [][]byte {
 		} else {
 			frame = append(frame, ',')
 		}
-		s.frames = append(s.frames, append(frame, `{"type":"synced"}]`...))
+		s.frames = append(s.frames, append(append(frame, syncedJSON...), ']'))
 		s.refs = nil
 	})
 	return s.frames
