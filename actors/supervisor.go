@@ -15,7 +15,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
-	"github.com/spo2/spo2/actors/slack"
+	"github.com/spo2/spo2/actors/target"
 	"github.com/spo2/spo2/persistence"
 )
 
@@ -266,7 +266,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		s.stopChecker(ctx, it.url)
 		s.fitHosts()
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
-		s.cfg.Log.Info("url removed", "url", slack.MaskURL(it.url))
+		s.cfg.Log.Info("url removed", "url", target.Mask(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
 		return
 	}
@@ -422,7 +422,7 @@ func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, c
 	entry := s.entries[child.Id]
 	url := ""
 	if entry != nil {
-		url = slack.MaskURL(entry.Registration().URL)
+		url = target.Mask(entry.Registration().URL)
 	}
 	s.cfg.Log.Error("url checker panicked; restarting it", "url", url, "reason", fmt.Sprint(reason))
 	s.cfg.Metrics.ActorRestarts.Inc()

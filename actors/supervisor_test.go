@@ -111,14 +111,14 @@ func statusOf(url string, state health.State) func(Event) bool {
 	}
 }
 
-type target struct {
+type testTarget struct {
 	*httptest.Server
 	code atomic.Int32
 	hits atomic.Int32
 }
 
-func newTarget(t *testing.T) *target {
-	tg := &target{}
+func newTarget(t *testing.T) *testTarget {
+	tg := &testTarget{}
 	tg.code.Store(200)
 	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tg.hits.Add(1)

@@ -15,7 +15,7 @@ import (
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
-	"github.com/spo2/spo2/actors/slack"
+	"github.com/spo2/spo2/actors/target"
 )
 
 // StatusSaver keeps a URL's latest status across restarts, lazily.
@@ -192,7 +192,7 @@ func runProbe(deps *CheckerDeps, url string, s health.Settings, scheduled time.T
 	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
 	defer func() {
 		if r := recover(); r != nil {
-			deps.Log.Error("probe panicked", "url", slack.MaskURL(url), "panic", r)
+			deps.Log.Error("probe panicked", "url", target.Mask(url), "panic", r)
 			out = health.Outcome{At: time.Now(), Kind: health.KindOther, Err: fmt.Sprintf("other: internal error: %v", r)}
 			ok = true
 		}
@@ -222,7 +222,7 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	previous := before.State
 	m.StateChanges.WithLabelValues(string(st.State)).Inc()
 	c.deps.Statuses.SaveStatus(reg.URL, st)
-	c.deps.Log.Info("state changed", "url", slack.MaskURL(reg.URL), "state", st.State, "previous", previous,
+	c.deps.Log.Info("state changed", "url", target.Mask(reg.URL), "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()
 	if parent == nil {

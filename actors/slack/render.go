@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/target"
 )
 
 // Slack's Block Kit limits, and SpO₂'s own bounds inside them. Lengths are
@@ -146,7 +147,7 @@ func Duration(d time.Duration) string {
 //
 //	:red_circle: *unhealthy* `http://u:****@10.0.3.7/health` HTTP 503 · was healthy for 2h 3m · `{"customer":42}`
 func Line(e Event) (mrkdwn, plain string) {
-	url := truncate(MaskURL(e.URL), urlWidth)
+	url := truncate(target.Mask(e.URL), urlWidth)
 	var detail string
 	switch e.State {
 	case health.Unhealthy:

@@ -1,9 +1,11 @@
-package slack
+// Package target holds what SpO₂ knows about a watched URL as a target:
+// how to show it without its secrets.
+package target
 
 import "strings"
 
-// Mask is what replaces a secret in a rendered URL.
-const Mask = "****"
+// Secret is what replaces a secret in a shown URL.
+const Secret = "****"
 
 // secretParams are query parameter names whose values are masked, compared
 // case-insensitively.
@@ -13,12 +15,12 @@ var secretParams = map[string]bool{
 	"api_key": true, "apikey": true, "key": true, "sig": true, "signature": true,
 }
 
-// MaskURL returns raw with the password of its user information replaced by
+// Mask returns raw with the password of its user information replaced by
 // "****" (user:****@host) and the values of secret-looking query parameters
 // (password, token, secret, key, …) masked the same way. Everything else is
 // kept byte for byte, so the operator recognises the URL. It works on the raw
 // text, so it also masks URLs that net/url refuses to parse.
-func MaskURL(raw string) string {
+func Mask(raw string) string {
 	s := raw
 	start := 0
 	if i := strings.Index(s, "://"); i >= 0 {
@@ -33,8 +35,8 @@ func MaskURL(raw string) string {
 	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
 		userinfo := authority[:at]
 		if colon := strings.IndexByte(userinfo, ':'); colon >= 0 {
-			s = s[:start] + userinfo[:colon+1] + Mask + s[start+at:]
-			end = start + colon + 1 + len(Mask) + (len(authority) - at)
+			s = s[:start] + userinfo[:colon+1] + Secret + s[start+at:]
+			end = start + colon + 1 + len(Secret) + (len(authority) - at)
 		}
 	}
 	q := strings.IndexByte(s[end:], '?')
@@ -50,7 +52,7 @@ func MaskURL(raw string) string {
 	for i, p := range pairs {
 		name, _, hasValue := strings.Cut(p, "=")
 		if hasValue && secretParams[strings.ToLower(name)] {
-			pairs[i] = name + "=" + Mask
+			pairs[i] = name + "=" + Secret
 		}
 	}
 	return s[:q+1] + strings.Join(pairs, "&") + s[frag:]
