@@ -98,11 +98,11 @@ func serve(cfg config, log *slog.Logger) error {
 		// protoactor's own logging: warnings and errors only.
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
 	}))
-	probeCtx, stopProbes := context.WithCancel(context.Background())
-	defer stopProbes()
+	timersCtx, stopTimers := context.WithCancel(context.Background())
+	defer stopTimers()
 	scheduler := schedule.New()
-	go scheduler.Run(probeCtx)
-	pool := probe.NewPool(probeCtx, cfg.MaxInFlight)
+	go scheduler.Run(timersCtx)
+	pool := probe.NewPool(cfg.MaxInFlight)
 	defer pool.Close()
 	m.CountProbesInFlight(pool.Busy)
 	prober := probe.New(probe.Options{
@@ -116,8 +116,8 @@ func serve(cfg config, log *slog.Logger) error {
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
 	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
 		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: store, Model: model, Broadcaster: broadcaster,
-		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log, Ctx: probeCtx},
-		Metrics:  m, Log: log,
+		Checkers:  &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log},
+		KeepAlive: prober, Metrics: m, Log: log,
 	}), "supervisor")
 	loaded = nil
 	if _, err := root.RequestFuture(supervisor, actors.Ready{}, time.Minute).Result(); err != nil {
@@ -160,7 +160,8 @@ func serve(cfg config, log *slog.Logger) error {
 	_, _ = root.RequestFuture(broadcaster, actors.CloseStreams{}, time.Second).Result()
 	srv.WS.Wait(2 * time.Second)
 	// 3. Stop probing, flush Slack, stop the actors.
-	stopProbes()
+	stopTimers()
+	pool.Close() // ends every probe in flight
 	if slack != nil {
 		_, _ = root.RequestFuture(slack, actors.SlackFlush{}, remaining(deadline, 2*time.Second)).Result()
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	neturl "net/url"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,6 +17,12 @@ import (
 	"github.com/spo2/spo2/actors/target"
 	"github.com/spo2/spo2/persistence"
 )
+
+// KeepAlivePolicy decides whether probe connections are kept alive from the
+// number of distinct host:port pairs watched (probe.Prober does).
+type KeepAlivePolicy interface {
+	FitHosts(n int)
+}
 
 // DurableStore applies registration changes durably and reports completion
 // asynchronously (persistence.Store does).
@@ -34,6 +39,7 @@ type SupervisorConfig struct {
 	Model       *readmodel.Model     // updated after each durable write
 	Broadcaster *actor.PID           // receives Registered, StatusChanged, Removed
 	Checkers    *CheckerDeps         // shared by every URL checker
+	KeepAlive   KeepAlivePolicy      // told how many distinct hosts are watched; may be nil
 	Metrics     *metrics.Metrics
 	Log         *slog.Logger
 }
@@ -50,15 +56,13 @@ type Supervisor struct {
 	cfg SupervisorConfig
 	// latest holds every registration including changes not yet committed;
 	// the read model holds only committed ones.
-	latest    map[string]*health.Registration
-	checkers  map[string]*actor.PID
-	entries   map[string]*readmodel.Entry // checker PID id → its URL's entry
-	hosts     map[string]int              // host:port → registered URLs on it
-	self      actor.Context
-	props     *actor.Props // shared by every checker
-	trimming  bool         // a memory trim is scheduled
-	untrimmed int          // registrations since the last trim
-	previous  *Supervisor  // the incarnation before a restart, if any
+	latest   map[string]*health.Registration
+	checkers map[string]*actor.PID
+	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
+	hosts    map[string]int              // host:port → registered URLs on it
+	self     actor.Context
+	props    *actor.Props // shared by every checker
+	previous *Supervisor  // the incarnation before a restart, if any
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data (a
@@ -147,18 +151,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) {
 			ctx.Send(s.cfg.Broadcaster, msg.event)
 		}
-	case forwardPanic:
-		if pid, ok := s.checkers[msg.URL]; ok {
-			ctx.Send(pid, panicForTest{})
-		}
-	case countCheckers:
-		ctx.Respond(len(ctx.Children()))
-	case panicForTest:
-		panic("supervisor panic requested")
 	case Ready:
 		ctx.Respond(len(s.latest))
-	case memoryTrimmed:
-		s.trimming = false
 	}
 }
 
@@ -184,7 +178,6 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.latest[reg.URL] = &reg
 		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
-	s.noteRegistrations(ctx, len(s.cfg.Loaded))
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.fitHosts()
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
@@ -284,7 +277,6 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
-	s.noteRegistrations(ctx, len(c.items))
 	if len(c.items) > 0 {
 		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", len(c.items))
@@ -296,18 +288,13 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 // number of registrations once every loaded URL is in the read model.
 type Ready struct{}
 
-// forwardPanic makes the checker of URL panic (tests only).
-type forwardPanic struct{ URL string }
-
-// countCheckers asks for the number of running checkers (tests only).
-type countCheckers struct{}
-
 // takeOver rebuilds after a restart of the supervisor itself: protoactor
 // stopped every checker; the registrations, pending writes included, and the
 // read model are still good.
 func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	s.previous = nil
 	s.latest = prev.latest
+	s.cfg.Metrics.URLCheckers.Set(0) // protoactor stopped the predecessor's checkers
 	for _, ref := range s.cfg.Model.Snapshot() {
 		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
 			s.spawnChecker(ctx, e, 0)
@@ -325,6 +312,7 @@ func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, fir
 	u := entry.Registration().URL
 	s.checkers[u] = pid
 	s.entries[pid.Id] = entry
+	s.cfg.Metrics.URLCheckers.Inc()
 	s.hosts[hostOf(u)]++
 }
 
@@ -337,6 +325,7 @@ func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
 	ctx.Stop(pid)
 	delete(s.checkers, url)
 	delete(s.entries, pid.Id)
+	s.cfg.Metrics.URLCheckers.Dec()
 	h := hostOf(url)
 	if s.hosts[h]--; s.hosts[h] <= 0 {
 		delete(s.hosts, h)
@@ -346,7 +335,7 @@ func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
 // fitHosts tells the prober how many distinct hosts are watched, so that it
 // keeps connections alive only when they can be reused.
 func (s *Supervisor) fitHosts() {
-	if p := s.cfg.Checkers.Prober; p != nil {
+	if p := s.cfg.KeepAlive; p != nil {
 		p.FitHosts(len(s.hosts))
 	}
 }
@@ -365,42 +354,6 @@ func hostOf(raw string) string {
 		}
 	}
 	return strings.ToLower(u.Hostname()) + ":" + port
-}
-
-// trimAfterItems is how many registrations (bulks, PUTs, the start-up load)
-// make a burst after which garbage is collected and memory returned to the
-// OS.
-const trimAfterItems = 1000
-
-// trimDelay lets a burst go on before the trim; trims are at least this far
-// apart.
-const trimDelay = 3 * time.Second
-
-type memoryTrimmed struct{}
-
-// noteRegistrations counts n registrations towards the next memory trim.
-func (s *Supervisor) noteRegistrations(ctx actor.Context, n int) {
-	s.untrimmed += n
-	if s.untrimmed >= trimAfterItems {
-		s.scheduleTrim(ctx)
-	}
-}
-
-// scheduleTrim returns the garbage of a registration burst (decoded request
-// bodies, write batches) to the OS soon after it, instead of holding it until
-// the runtime's own scavenger gets to it. At most one trim is pending; it
-// runs off the actor.
-func (s *Supervisor) scheduleTrim(ctx actor.Context) {
-	if s.trimming {
-		return
-	}
-	s.trimming = true
-	s.untrimmed = 0
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(trimDelay, func() {
-		debug.FreeOSMemory()
-		root.Send(self, memoryTrimmed{})
-	})
 }
 
 // firstProbeWithin spreads the first probes of URLs loaded at start-up over

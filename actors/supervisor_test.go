@@ -40,7 +40,11 @@ type engine struct {
 	events      chan Event
 }
 
-func startEngine(t *testing.T, loaded []persistence.Loaded, dir string) *engine {
+// engineOption changes the supervisor's configuration before it starts: tests
+// inject a prober, timers, a status saver or a keep-alive policy.
+type engineOption func(*SupervisorConfig)
+
+func startEngine(t *testing.T, loaded []persistence.Loaded, dir string, opts ...engineOption) *engine {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -50,13 +54,14 @@ func startEngine(t *testing.T, loaded []persistence.Loaded, dir string) *engine 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	pool := probe.NewPool(8)
 	sched := schedule.New()
 	go sched.Run(ctx)
 	m := metrics.New()
 	e := &engine{system: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog })), model: readmodel.New(), store: store, metrics: m,
 		events: make(chan Event, 1000)}
-	e.deps = &CheckerDeps{Prober: probe.New(probe.Options{}), Pool: probe.NewPool(ctx, 8), Scheduler: sched,
-		Statuses: store, Metrics: m, Log: quietLog, Ctx: ctx}
+	e.deps = &CheckerDeps{Prober: probe.New(probe.Options{}), Pool: pool, Scheduler: sched,
+		Statuses: store, Metrics: m, Log: quietLog}
 	e.broadcaster = e.system.Root.Spawn(NewBroadcasterProps(e.model, m, quietLog))
 	sink := e.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 		if ev, ok := c.Message().(Event); ok {
@@ -64,14 +69,19 @@ func startEngine(t *testing.T, loaded []persistence.Loaded, dir string) *engine 
 		}
 	}))
 	e.system.Root.Send(e.broadcaster, SubscribeActor{PID: sink})
-	e.supervisor = e.system.Root.Spawn(NewSupervisorProps(SupervisorConfig{Defaults: fastSettings,
+	cfg := SupervisorConfig{Defaults: fastSettings,
 		Loaded: loaded, Store: store, Model: e.model, Broadcaster: e.broadcaster, Checkers: e.deps,
-		Metrics: m, Log: quietLog}))
+		Metrics: m, Log: quietLog}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.supervisor = e.system.Root.Spawn(NewSupervisorProps(cfg))
 	if _, err := e.system.Root.RequestFuture(e.supervisor, Ready{}, 10*time.Second).Result(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		cancel()
+		pool.Close()
 		_ = e.system.Root.StopFuture(e.supervisor).Wait()
 		e.system.Shutdown()
 		_ = store.Close()
@@ -86,6 +96,18 @@ func (e *engine) register(t *testing.T, items ...RegisterItem) RegisterReply {
 		t.Fatal(err)
 	}
 	return res.(RegisterReply)
+}
+
+// waitFor polls cond until it holds, failing after 5s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 5s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitEvent returns the first event for which match is true, failing after 5s.
@@ -166,10 +188,9 @@ func TestUpdateKeepsOneCheckerAndAppliesSettings(t *testing.T) {
 	}
 	// With expect=204, the target's 200 is unhealthy: the new settings reached the checker.
 	e.waitEvent(t, "unhealthy under new expect", statusOf(tg.URL, health.Unhealthy))
-	// One checker per URL: the supervisor has exactly one child.
-	res, _ := e.system.Root.RequestFuture(e.supervisor, countCheckers{}, time.Second).Result()
-	if n := res.(int); n != 1 {
-		t.Fatalf("%d checkers for one URL", n)
+	// One checker per URL.
+	if n := testutil.ToFloat64(e.metrics.URLCheckers); n != 1 {
+		t.Fatalf("spo2_url_checkers %v for one URL", n)
 	}
 }
 
@@ -209,27 +230,37 @@ func TestRemoveStopsCheckerAndSilencesIt(t *testing.T) {
 	if res.(RemoveReply).Found {
 		t.Fatal("second removal found the URL")
 	}
-	res, _ = e.system.Root.RequestFuture(e.supervisor, countCheckers{}, time.Second).Result()
-	if res.(int) != 0 {
-		t.Fatalf("%d checkers left after removal", res.(int))
+	if n := testutil.ToFloat64(e.metrics.URLCheckers); n != 0 {
+		t.Fatalf("spo2_url_checkers %v after removal, want 0", n)
 	}
 }
 
+// panicOnFirstSave is a status saver that panics the first time it saves
+// url's status: the checker saving it crashes in its Receive.
+type panicOnFirstSave struct {
+	StatusSaver
+	url      string
+	panicked atomic.Bool
+}
+
+func (p *panicOnFirstSave) SaveStatus(url string, st health.Status) {
+	if url == p.url && p.panicked.CompareAndSwap(false, true) {
+		panic("status saver failed")
+	}
+	p.StatusSaver.SaveStatus(url, st)
+}
+
 func TestPanickingCheckerRestartsAloneAndKeepsItsRegistration(t *testing.T) {
-	e := startEngine(t, nil, "")
 	crashing, steady := newTarget(t), newTarget(t)
+	saver := &panicOnFirstSave{url: crashing.URL}
+	e := startEngine(t, nil, "", func(c *SupervisorConfig) {
+		saver.StatusSaver = c.Checkers.Statuses
+		c.Checkers.Statuses = saver
+	})
 	e.register(t, RegisterItem{URL: crashing.URL, Data: json.RawMessage(`"mine"`)},
 		RegisterItem{URL: steady.URL, Data: json.RawMessage(`null`)})
-	e.waitEvent(t, "healthy", statusOf(crashing.URL, health.Healthy))
-
-	e.system.Root.Send(e.supervisor, forwardPanic{URL: crashing.URL})
-	deadline := time.Now().Add(5 * time.Second)
-	for testutil.ToFloat64(e.metrics.ActorRestarts) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("no restart recorded after the panic")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The first verdict of crashing is saved, and the save panics.
+	waitFor(t, "a restart after the panic", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
 	// After the restart the checker probes again, with its registration intact.
 	before := crashing.hits.Load()
 	crashing.code.Store(503)
@@ -243,33 +274,83 @@ func TestPanickingCheckerRestartsAloneAndKeepsItsRegistration(t *testing.T) {
 	if e.model.Len() != 2 {
 		t.Fatalf("read model holds %d URLs after the panic, want 2", e.model.Len())
 	}
-	res, _ := e.system.Root.RequestFuture(e.supervisor, countCheckers{}, time.Second).Result()
-	if res.(int) != 2 {
-		t.Fatalf("%d checkers after the panic, want 2", res.(int))
+	if n := testutil.ToFloat64(e.metrics.URLCheckers); n != 2 {
+		t.Fatalf("spo2_url_checkers %v after the panic, want 2", n)
+	}
+	if n := testutil.ToFloat64(e.metrics.ActorRestarts); n != 1 {
+		t.Fatalf("spo2_actor_restarts_total %v, want 1: only the crashing checker restarted", n)
 	}
 }
 
-func TestStaleProbeResultIsDropped(t *testing.T) {
-	e := startEngine(t, nil, "")
-	r := &health.Registration{URL: "http://127.0.0.1:1/", Data: json.RawMessage(`null`),
-		Probe: health.Settings{Interval: time.Hour, Timeout: time.Second, FailureThreshold: 1, SuccessThreshold: 1, Expect: health.DefaultExpect}}
-	entry := e.model.Put(r, &health.Status{State: health.Pending})
-	pid := e.system.Root.Spawn(newURLCheckerProps(e.deps))
-	defer e.system.Root.Stop(pid)
-	e.system.Root.Send(pid, attach{entry: entry})
-	// The checker's generation is 1 after Started; a result of generation 0
-	// (an abandoned probe) must not change anything, a current one must.
-	e.system.Root.Send(pid, probeResult{gen: 0, outcome: health.Outcome{Answered: true, Code: 503, At: time.Now()}})
-	e.system.Root.Send(pid, probeResult{gen: 1, outcome: health.Outcome{Answered: true, Code: 200, ExpectHit: true, At: time.Now()}})
-	deadline := time.Now().Add(5 * time.Second)
-	for entry.Status().State == health.Pending {
-		if time.Now().After(deadline) {
-			t.Fatal("current result not applied")
+// heldProber answers 200, except that its second probe of url waits for
+// release and then answers 503.
+type heldProber struct {
+	url      string
+	calls    atomic.Int32
+	held     chan struct{} // closed when the second probe is in flight
+	release  chan struct{}
+	returned chan struct{} // closed when the second probe has returned
+}
+
+func (p *heldProber) Probe(ctx context.Context, url string, _ time.Duration, _ health.Expect) health.Outcome {
+	if url == p.url && p.calls.Add(1) == 2 {
+		close(p.held)
+		select {
+		case <-p.release:
+		case <-ctx.Done():
 		}
-		time.Sleep(5 * time.Millisecond)
+		defer close(p.returned)
+		return health.Outcome{Answered: true, Code: 503, At: time.Now()}
 	}
-	if st := entry.Status(); st.State != health.Healthy || st.Code != 200 {
-		t.Fatalf("status %+v: the stale 503 was applied", st)
+	return health.Outcome{Answered: true, Code: 200, ExpectHit: true, At: time.Now()}
+}
+
+// panickyTimers is the real timer heap, except that arming a timer panics
+// once after failNext is set.
+type panickyTimers struct {
+	Timers
+	failNext atomic.Bool
+}
+
+func (p *panickyTimers) Every(first time.Time, period time.Duration, fire func(time.Time)) *schedule.Timer {
+	if p.failNext.CompareAndSwap(true, false) {
+		panic("timer heap failure")
+	}
+	return p.Timers.Every(first, period, fire)
+}
+
+// A probe still in flight when its checker crashes must not be taken for a
+// probe of the restarted checker: with a fresh state machine, one stale 503
+// would otherwise flip a healthy URL whatever its failure threshold.
+func TestStaleResultOfACrashedCheckerIsDropped(t *testing.T) {
+	const u = "http://127.0.0.1:1/held"
+	prober := &heldProber{url: u, held: make(chan struct{}), release: make(chan struct{}), returned: make(chan struct{})}
+	timers := &panickyTimers{}
+	e := startEngine(t, nil, "", func(c *SupervisorConfig) {
+		c.Checkers.Prober = prober
+		timers.Timers = c.Checkers.Scheduler
+		c.Checkers.Scheduler = timers
+	})
+	three := 3
+	e.register(t, RegisterItem{URL: u, Data: json.RawMessage(`null`), Overrides: health.Overrides{FailureThreshold: &three}})
+	e.waitEvent(t, "healthy", statusOf(u, health.Healthy))
+	<-prober.held // the second probe is in flight
+
+	// A settings change re-arms the checker's timer, which panics: the
+	// checker restarts while its probe is still out.
+	timers.failNext.Store(true)
+	twoSeconds := 2 * time.Second
+	e.register(t, RegisterItem{URL: u, Data: json.RawMessage(`null`), Overrides: health.Overrides{Interval: &twoSeconds}})
+	waitFor(t, "the checker's restart", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
+
+	close(prober.release)
+	<-prober.returned
+	entry := e.model.Get(u)
+	waitFor(t, "the stale result to be dropped", func() bool {
+		return testutil.ToFloat64(e.metrics.ProbeResultsDropped) >= 1 || entry.Status().State != health.Healthy
+	})
+	if st := entry.Status(); st.State != health.Healthy {
+		t.Fatalf("state %s (code %d) after a stale 503 with failure_threshold 3, want healthy", st.State, st.Code)
 	}
 }
 
@@ -292,10 +373,8 @@ func TestRestartResumesPersistedState(t *testing.T) {
 }
 
 func TestKeepAliveFollowsDistinctHosts(t *testing.T) {
-	e := startEngine(t, nil, "")
-	e.deps.Prober = probe.New(probe.Options{MaxIdleConns: 2})
-	// The engine's prober was replaced before any registration: the
-	// supervisor tells this one how many hosts there are.
+	prober := probe.New(probe.Options{MaxIdleConns: 2})
+	e := startEngine(t, nil, "", func(c *SupervisorConfig) { c.KeepAlive = prober })
 	tests := []struct {
 		url       string
 		remove    bool
@@ -316,7 +395,7 @@ func TestKeepAliveFollowsDistinctHosts(t *testing.T) {
 		} else {
 			e.register(t, RegisterItem{URL: tc.url, Data: json.RawMessage(`null`)})
 		}
-		if got := e.deps.Prober.KeepsAlive(); got != tc.keepAlive {
+		if got := prober.KeepsAlive(); got != tc.keepAlive {
 			t.Fatalf("after %s remove=%v: keep-alive %v, want %v", tc.url, tc.remove, got, tc.keepAlive)
 		}
 	}

@@ -23,17 +23,34 @@ type StatusSaver interface {
 	SaveStatus(url string, st health.Status)
 }
 
+// Prober sends one probe and judges its answer; it returns within about
+// timeout, or sooner when ctx ends (probe.Prober does).
+type Prober interface {
+	Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome
+}
+
+// Timers starts periodic timers (schedule.Scheduler does).
+type Timers interface {
+	Every(first time.Time, period time.Duration, fire func(scheduled time.Time)) *schedule.Timer
+}
+
 // CheckerDeps are what every URL checker shares.
 type CheckerDeps struct {
-	Prober    *probe.Prober
-	Pool      *probe.Pool // runs probes; its size bounds probes in flight
-	Scheduler *schedule.Scheduler
+	Prober Prober
+	// Pool runs probes; its size bounds probes in flight, and closing it
+	// ends every probe (at shutdown).
+	Pool      *probe.Pool
+	Scheduler Timers
 	Statuses  StatusSaver
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
-	// Ctx ends every probe when the process shuts down.
-	Ctx context.Context
 }
+
+// generations numbers the probe runs of every checker in the process. A
+// number is never handed out twice, so a probe started by an earlier run —
+// before a settings change, or by an incarnation that crashed — can never be
+// mistaken for one of the current run.
+var generations atomic.Uint64
 
 // URLChecker is the actor of one registered URL. It owns the URL's timer, its
 // probe settings and its state machine. Each tick of its timer starts a probe
@@ -55,7 +72,7 @@ type URLChecker struct {
 	deps    *CheckerDeps
 	entry   *readmodel.Entry
 	timer   *schedule.Timer
-	gen     uint64
+	gen     uint64 // the current run's number, from generations
 	tracker health.Tracker
 }
 
@@ -81,9 +98,6 @@ type checkerStatus struct {
 	event   StatusChanged
 }
 
-// panicForTest makes a checker panic; tests use it to prove supervision.
-type panicForTest struct{}
-
 // newURLCheckerProps returns the props every checker shares; its mailbox is
 // the lock-free one, cheaper to allocate per actor.
 func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
@@ -104,7 +118,8 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		c.arm(ctx, msg.firstWithin)
 	case probeResult:
 		if msg.gen != c.gen {
-			return // settings changed or the checker restarted since
+			c.deps.Metrics.ProbeResultsDropped.Inc() // settings changed or the checker restarted since
+			return
 		}
 		c.observe(ctx, msg.outcome)
 	case UpdateSettings:
@@ -112,8 +127,6 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		c.arm(ctx, 0)
 	case *actor.Restarting, *actor.Stopping:
 		c.disarm()
-	case panicForTest:
-		panic(fmt.Sprintf("panic requested for %s", c.entry.Registration().URL))
 	}
 }
 
@@ -121,7 +134,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 // point within firstWithin (the interval when 0), so that many checkers
 // started together spread out.
 func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
-	c.gen++
+	c.gen = generations.Add(1)
 	interval := c.entry.Registration().Probe.Interval
 	if firstWithin <= 0 || firstWithin > interval {
 		firstWithin = interval
@@ -134,7 +147,7 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 // disarm stops the timer and abandons any probe in flight: its result will
 // carry an old generation and be dropped.
 func (c *URLChecker) disarm() {
-	c.gen++
+	c.gen = generations.Add(1)
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
@@ -151,7 +164,7 @@ type probeRun struct {
 	root    *actor.RootContext
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
-	run     func(time.Time) // r.probe, bound once so ticks allocate nothing
+	run     func(context.Context, time.Time) // r.probe, bound once so ticks allocate nothing
 }
 
 // tick runs on the scheduler's goroutine: it must not block, and it does not
@@ -170,22 +183,21 @@ func (r *probeRun) tick(scheduled time.Time) {
 // interval of its scheduled time is skipped: under overload the probe rate
 // drops instead of lag piling up. The flag is released only after the result
 // is queued, so results reach the checker in probe order.
-func (r *probeRun) probe(scheduled time.Time) {
+func (r *probeRun) probe(ctx context.Context, scheduled time.Time) {
 	defer r.probing.Store(false)
 	reg := r.entry.Registration()
 	if time.Since(scheduled) > reg.Probe.Interval {
 		r.deps.Metrics.ProbesSkipped.Inc()
 		return
 	}
-	if outcome, ok := runProbe(r.deps, reg.URL, reg.Probe, scheduled); ok {
+	if outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, scheduled); ok {
 		r.root.Send(r.self, probeResult{gen: r.gen, outcome: outcome})
 	}
 }
 
-// runProbe probes on a pool worker and reports false when SpO₂ is shutting
-// down. A panic in the probe becomes an "other" outcome.
-func runProbe(deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
-	ctx := deps.Ctx
+// runProbe probes on a pool worker and reports false when the pool is closing
+// (SpO₂ is shutting down). A panic in the probe becomes an "other" outcome.
+func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
 	if ctx.Err() != nil {
 		return out, false
 	}

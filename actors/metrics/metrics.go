@@ -14,24 +14,26 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Probes          *prometheus.CounterVec // spo2_probes_total{outcome}: healthy, unhealthy, refused, timeout, …
-	ProbeLatency    prometheus.Histogram   // spo2_probe_duration_seconds
-	ScheduleLag     prometheus.Histogram   // spo2_schedule_lag_seconds: probe start minus its scheduled time
-	ProbesSkipped   prometheus.Counter     // spo2_probes_skipped_total: the previous probe still ran, or the probe could not start within an interval
-	StateChanges    *prometheus.CounterVec // spo2_state_changes_total{state}
-	EventsBroadcast *prometheus.CounterVec // spo2_events_broadcast_total{type}
-	WSClients       prometheus.Gauge       // spo2_websocket_clients
-	WSDropped       *prometheus.CounterVec // spo2_websocket_disconnects_total{reason}
-	StoreWrites     *prometheus.CounterVec // spo2_store_writes_total{kind}: group commits
-	StoreWriteTime  prometheus.Histogram   // spo2_store_commit_duration_seconds
-	ActorRestarts   prometheus.Counter     // spo2_actor_restarts_total
-	SlackMessages   *prometheus.CounterVec // spo2_slack_messages_total{kind}: batch, mass_failure, mass_recovery
-	SlackEvents     prometheus.Counter     // spo2_slack_events_delivered_total
-	SlackRetries    *prometheus.CounterVec // spo2_slack_retries_total{reason}
-	SlackFolded     prometheus.Counter     // spo2_slack_events_folded_total: folded into "…and N more"
-	SlackBacklog    prometheus.Gauge       // spo2_slack_backlog
-	HTTPRequests    *prometheus.CounterVec // spo2_http_requests_total{route,code}
-	ProbeDials      prometheus.Counter     // spo2_probe_connections_opened_total
+	Probes              *prometheus.CounterVec // spo2_probes_total{outcome}: healthy, unhealthy, refused, timeout, …
+	ProbeLatency        prometheus.Histogram   // spo2_probe_duration_seconds
+	ScheduleLag         prometheus.Histogram   // spo2_schedule_lag_seconds: probe start minus its scheduled time
+	ProbesSkipped       prometheus.Counter     // spo2_probes_skipped_total: the previous probe still ran, or the probe could not start within an interval
+	StateChanges        *prometheus.CounterVec // spo2_state_changes_total{state}
+	ProbeResultsDropped prometheus.Counter     // spo2_probe_results_dropped_total: results of an outdated probe run
+	EventsBroadcast     *prometheus.CounterVec // spo2_events_broadcast_total{type}
+	WSClients           prometheus.Gauge       // spo2_websocket_clients
+	WSDropped           *prometheus.CounterVec // spo2_websocket_disconnects_total{reason}
+	StoreWrites         *prometheus.CounterVec // spo2_store_commits_total{kind}: group commits
+	StoreWriteTime      prometheus.Histogram   // spo2_store_commit_duration_seconds
+	ActorRestarts       prometheus.Counter     // spo2_actor_restarts_total
+	URLCheckers         prometheus.Gauge       // spo2_url_checkers: URL checker actors running
+	SlackMessages       *prometheus.CounterVec // spo2_slack_messages_total{kind}: batch, mass_failure, mass_recovery
+	SlackEvents         prometheus.Counter     // spo2_slack_events_delivered_total
+	SlackRetries        *prometheus.CounterVec // spo2_slack_retries_total{reason}
+	SlackFolded         prometheus.Counter     // spo2_slack_events_folded_total: folded into "…and N more"
+	SlackBacklog        prometheus.Gauge       // spo2_slack_backlog
+	HTTPRequests        *prometheus.CounterVec // spo2_http_requests_total{route,code}
+	ProbeDials          prometheus.Counter     // spo2_probe_connections_opened_total
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -59,7 +61,8 @@ func New() *Metrics {
 	m.Probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_probes_total", Help: "Probes by outcome: healthy, unhealthy, or the error kind of an unreachable probe."}, []string{"outcome"})
 	m.ProbeLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_probe_duration_seconds", Help: "Time from sending a probe to its outcome.", Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14)})
 	m.ScheduleLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_schedule_lag_seconds", Help: "Delay between a probe's scheduled time and its start.", Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5}})
-	m.ProbesSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_skipped_total", Help: "Ticks skipped because the URL's previous probe was still running."})
+	m.ProbesSkipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_skipped_total", Help: "Probes skipped: the URL's previous probe was still running, or the probe could not start within one interval of its scheduled time."})
+	m.ProbeResultsDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probe_results_dropped_total", Help: "Probe results dropped because the URL's settings changed, or its checker restarted or stopped, while the probe ran."})
 	m.StateChanges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_state_changes_total", Help: "State changes by new state."}, []string{"state"})
 	m.EventsBroadcast = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_events_broadcast_total", Help: "Events fanned out to subscribers, by type."}, []string{"type"})
 	m.WSClients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_websocket_clients", Help: "Connected WebSocket clients."})
@@ -67,6 +70,7 @@ func New() *Metrics {
 	m.StoreWrites = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_store_commits_total", Help: "Group commits to the store, by kind (durable, status)."}, []string{"kind"})
 	m.StoreWriteTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spo2_store_commit_duration_seconds", Help: "Duration of one durable group commit, fsync included.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
 	m.ActorRestarts = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_actor_restarts_total", Help: "URL actors restarted after a panic."})
+	m.URLCheckers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "spo2_url_checkers", Help: "URL checker actors running: one per registered URL."})
 	m.SlackMessages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_slack_messages_total", Help: "Slack messages delivered, by kind."}, []string{"kind"})
 	m.SlackEvents = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_slack_events_delivered_total", Help: "State-change events delivered to Slack."})
 	m.SlackRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_slack_retries_total", Help: "Slack delivery retries, by reason (429, 5xx, network)."}, []string{"reason"})
@@ -81,8 +85,8 @@ func New() *Metrics {
 	}
 
 	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag,
-		m.ProbesSkipped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
-		m.ActorRestarts, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
+		m.ProbesSkipped, m.ProbeResultsDropped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
+		m.ActorRestarts, m.URLCheckers, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
 		f(c)
 	}
 	return m

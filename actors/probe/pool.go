@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// Job is one task for the pool: Run(At) is called on a pool worker. A Job is
-// a value, so submitting one allocates nothing (the timer goroutine submits
-// every probe, and a goroutine that does not allocate never stalls in a
-// garbage-collection assist).
+// Job is one task for the pool: Run(ctx, At) is called on a pool worker, with
+// a context that ends when the pool is closed. A Job is a value, so submitting
+// one allocates nothing (the timer goroutine submits every probe, and a
+// goroutine that does not allocate never stalls in a garbage-collection
+// assist).
 type Job struct {
-	Run func(at time.Time)
+	Run func(ctx context.Context, at time.Time)
 	At  time.Time
 }
 
@@ -19,7 +20,13 @@ type Job struct {
 // probes are bounded and no probe pays for starting a goroutine and growing
 // its stack. Submit never blocks: jobs wait in an unbounded FIFO queue (its
 // length is bounded by the callers — one job per URL at most).
+//
+// Close ends the pool: queued jobs are dropped, the context of running jobs
+// is cancelled, and Close returns once every worker has exited. The pool
+// starts no goroutine besides its workers.
 type Pool struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
 	mu      sync.Mutex
 	wake    *sync.Cond
 	queue   []Job
@@ -29,22 +36,18 @@ type Pool struct {
 	workers sync.WaitGroup
 }
 
-// NewPool starts workers workers; they stop when ctx ends (queued jobs are
-// dropped) or Close is called.
-func NewPool(ctx context.Context, workers int) *Pool {
+// NewPool starts workers workers; they run until Close.
+func NewPool(workers int) *Pool {
 	if workers < 1 {
 		workers = 1
 	}
 	p := &Pool{}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wake = sync.NewCond(&p.mu)
 	p.workers.Add(workers)
 	for range workers {
 		go p.work()
 	}
-	go func() {
-		<-ctx.Done()
-		p.Close()
-	}()
 	return p
 }
 
@@ -75,9 +78,10 @@ func (p *Pool) Queued() int {
 	return len(p.queue) - p.head
 }
 
-// Close stops the workers after their current job and drops queued jobs.
-// It waits for the workers to exit.
+// Close drops queued jobs, cancels the context of running ones, and waits
+// for the workers to exit. It is safe to call more than once.
 func (p *Pool) Close() {
+	p.cancel()
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
@@ -111,7 +115,7 @@ func (p *Pool) work() {
 		}
 		p.busy++
 		p.mu.Unlock()
-		job.Run(job.At)
+		job.Run(p.ctx, job.At)
 		p.mu.Lock()
 		p.busy--
 	}

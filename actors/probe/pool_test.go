@@ -12,12 +12,12 @@ import (
 func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 	tests := []struct{ workers, jobs int }{{1, 10}, {4, 1000}, {64, 20000}}
 	for _, tc := range tests {
-		p := NewPool(context.Background(), tc.workers)
+		p := NewPool(tc.workers)
 		var running, peak, done atomic.Int64
 		var wg sync.WaitGroup
 		wg.Add(tc.jobs)
 		for range tc.jobs {
-			if !p.Submit(Job{Run: func(time.Time) {
+			if !p.Submit(Job{Run: func(context.Context, time.Time) {
 				n := running.Add(1)
 				for {
 					old := peak.Load()
@@ -40,34 +40,47 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 			t.Fatalf("%d jobs ran at once with %d workers", peak.Load(), tc.workers)
 		}
 		p.Close()
-		if p.Submit(Job{Run: func(time.Time) {}}) {
+		if p.Submit(Job{Run: func(context.Context, time.Time) {}}) {
 			t.Fatal("Submit accepted after Close")
 		}
 	}
 }
 
-func TestPoolStopsWithItsContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	p := NewPool(ctx, 2)
-	release := make(chan struct{})
+func TestPoolCloseCancelsRunningJobsAndDropsQueuedOnes(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := NewPool(2)
 	started := make(chan struct{}, 2)
+	cancelled := make(chan struct{}, 2)
 	for range 2 {
-		p.Submit(Job{Run: func(time.Time) { started <- struct{}{}; <-release }})
+		p.Submit(Job{Run: func(ctx context.Context, _ time.Time) {
+			started <- struct{}{}
+			<-ctx.Done() // a probe in flight ends when the pool closes
+			cancelled <- struct{}{}
+		}})
 	}
 	<-started
 	<-started
 	ran := atomic.Bool{}
-	p.Submit(Job{Run: func(time.Time) { ran.Store(true) }}) // queued behind two busy workers
+	p.Submit(Job{Run: func(context.Context, time.Time) { ran.Store(true) }}) // queued behind two busy workers
 	if p.Busy() != 2 || p.Queued() != 1 {
 		t.Fatalf("busy %d queued %d, want 2 and 1", p.Busy(), p.Queued())
 	}
-	cancel()
-	for p.Submit(Job{Run: func(time.Time) {}}) { // the pool closes once it sees the cancellation
-		runtime.Gosched()
-	}
-	close(release)
-	p.Close() // waits for the workers
+	p.Close() // cancels the running jobs and waits for the workers
+	<-cancelled
+	<-cancelled
 	if ran.Load() {
-		t.Fatal("a queued job ran after the pool's context ended")
+		t.Fatal("a queued job ran after Close")
+	}
+	if p.Submit(Job{Run: func(context.Context, time.Time) {}}) {
+		t.Fatal("Submit accepted after Close")
+	}
+	p.Close() // a second Close is harmless
+	// Every goroutine the pool started has exited: none waits on a context.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before NewPool", runtime.NumGoroutine(), before)
+		}
+		runtime.Gosched()
 	}
 }
