@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -97,11 +96,7 @@ func (b *Broadcaster) publish(ctx actor.Context, e Event) {
 	if len(b.streams) == 0 {
 		return
 	}
-	encoded, err := json.Marshal(e)
-	if err != nil {
-		b.log.Error("encoding event failed", "type", e.EventType(), "err", err)
-		return
-	}
+	encoded := e.AppendJSON(nil)
 	for s := range b.streams {
 		if !s.offer(encoded) {
 			s.Close(ReasonTooSlow)

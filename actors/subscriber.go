@@ -93,9 +93,6 @@ type SharedSnapshot struct {
 	frames [][]byte
 }
 
-// Len returns the number of records.
-func (s *SharedSnapshot) Len() int { return len(s.refs) }
-
 // Frames returns the snapshot as WebSocket frame payloads: JSON arrays of at
 // most perFrame "snapshot" events, the last one ending with {"type":"synced"}.
 // The first call encodes; later calls (from other subscribers) reuse it.
@@ -123,7 +120,7 @@ func (s *SharedSnapshot) Frames(perFrame int) [][]byte {
 		} else {
 			frame = append(frame, ',')
 		}
-		s.frames = append(s.frames, append(append(frame, syncedJSON...), ']'))
+		s.frames = append(s.frames, append(Synced{}.AppendJSON(frame), ']'))
 		s.refs = nil
 	})
 	return s.frames

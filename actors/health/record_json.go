@@ -14,7 +14,7 @@ import (
 // records.
 func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"url":`...)
-	b = appendString(b, r.URL)
+	b = AppendJSONString(b, r.URL)
 	b = append(b, `,"data":`...)
 	if len(r.Data) == 0 {
 		b = append(b, "null"...)
@@ -22,44 +22,44 @@ func (r *Record) AppendJSON(b []byte) []byte {
 		b = append(b, r.Data...)
 	}
 	b = append(b, `,"probe":{"interval":`...)
-	b = appendString(b, r.Probe.Interval.String())
+	b = AppendJSONString(b, r.Probe.Interval.String())
 	b = append(b, `,"timeout":`...)
-	b = appendString(b, r.Probe.Timeout.String())
+	b = AppendJSONString(b, r.Probe.Timeout.String())
 	b = append(b, `,"failure_threshold":`...)
 	b = strconv.AppendInt(b, int64(r.Probe.FailureThreshold), 10)
 	b = append(b, `,"success_threshold":`...)
 	b = strconv.AppendInt(b, int64(r.Probe.SuccessThreshold), 10)
 	b = append(b, `,"expect":`...)
-	b = appendString(b, r.Probe.Expect.String())
+	b = AppendJSONString(b, r.Probe.Expect.String())
 	b = append(b, `},"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)
-	b = appendTime(b, r.CreatedAt)
+	b = AppendJSONTime(b, r.CreatedAt)
 	b = append(b, `,"updated_at":`...)
-	b = appendTime(b, r.UpdatedAt)
+	b = AppendJSONTime(b, r.UpdatedAt)
 	return append(b, '}')
 }
 
 // AppendJSON appends s's JSON encoding to b, as encoding/json would.
 func (s *Status) AppendJSON(b []byte) []byte {
 	b = append(b, `{"state":`...)
-	b = appendString(b, string(s.State))
+	b = AppendJSONString(b, string(s.State))
 	b = append(b, `,"code":`...)
 	b = strconv.AppendInt(b, int64(s.Code), 10)
 	b = append(b, `,"error":`...)
-	b = appendString(b, s.Error)
+	b = AppendJSONString(b, s.Error)
 	b = append(b, `,"error_kind":`...)
-	b = appendString(b, string(s.ErrorKind))
+	b = AppendJSONString(b, string(s.ErrorKind))
 	b = append(b, `,"latency_ms":`...)
-	b = appendFloat(b, s.LatencyMS)
+	b = AppendJSONFloat(b, s.LatencyMS)
 	b = append(b, `,"checked_at":`...)
 	if s.CheckedAt == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendTime(b, *s.CheckedAt)
+		b = AppendJSONTime(b, *s.CheckedAt)
 	}
 	b = append(b, `,"since":`...)
-	b = appendTime(b, s.Since)
+	b = AppendJSONTime(b, s.Since)
 	return append(b, '}')
 }
 
@@ -75,7 +75,9 @@ func MarshalJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func appendTime(b []byte, t time.Time) []byte {
+// AppendJSONTime appends t as a JSON string in RFC 3339 with nanoseconds, as
+// encoding/json would.
+func AppendJSONTime(b []byte, t time.Time) []byte {
 	if y := t.Year(); y < 0 || y > 9999 {
 		m, _ := json.Marshal(t.UTC()) // out of RFC 3339 range: let encoding/json decide
 		return append(b, m...)
@@ -85,8 +87,8 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendFloat formats like encoding/json.
-func appendFloat(b []byte, f float64) []byte {
+// AppendJSONFloat appends f as encoding/json would (NaN and ±Inf as 0).
+func AppendJSONFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
 	}
@@ -100,10 +102,10 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string: quotes, backslashes and control
+// AppendJSONString appends s as a JSON string: quotes, backslashes and control
 // characters escaped, U+2028 and U+2029 escaped, invalid UTF-8 replaced by
 // U+FFFD — as encoding/json does with HTML escaping off.
-func appendString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
