@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,15 +34,13 @@ func TestStopPreventsFurtherFirings(t *testing.T) {
 	defer cancel()
 	go s.Run(ctx)
 
-	var mu sync.Mutex
-	fired := 0
+	const period = 5 * time.Millisecond
+	var fired atomic.Int32
 	firstFire := make(chan struct{})
-	var tm *Timer
-	tm = s.Every(time.Now(), time.Hour, func(time.Time) {
-		mu.Lock()
-		fired++
-		mu.Unlock()
-		close(firstFire)
+	tm := s.Every(time.Now(), period, func(time.Time) {
+		if fired.Add(1) == 1 {
+			close(firstFire)
+		}
 	})
 	<-firstFire
 	tm.Stop()
@@ -49,14 +48,22 @@ func TestStopPreventsFurtherFirings(t *testing.T) {
 	if s.Len() != 0 {
 		t.Fatalf("Len after Stop = %d, want 0", s.Len())
 	}
-	// A second timer proves the loop kept running after the stop.
-	done := make(chan struct{})
-	s.Every(time.Now(), time.Hour, func(time.Time) { close(done) })
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	if fired != 1 {
-		t.Fatalf("stopped timer fired %d times, want 1", fired)
+	after := fired.Load() // a firing under way when Stop was called may complete
+	// A witness on the same short period fires ten times: a timer still in
+	// the heap would have come due before each of those firings.
+	witness := make(chan struct{}, 10)
+	w := s.Every(time.Now().Add(period), period, func(time.Time) {
+		select {
+		case witness <- struct{}{}:
+		default:
+		}
+	})
+	defer w.Stop()
+	for range 10 {
+		<-witness
+	}
+	if n := fired.Load(); n != after {
+		t.Fatalf("stopped timer fired %d more times over ten of its periods", n-after)
 	}
 }
 
