@@ -79,11 +79,7 @@ type Registered struct {
 func (Registered) EventType() string { return TypeRegistered }
 
 // AppendJSON appends {"type":"registered","record":{…}}.
-func (e Registered) AppendJSON(b []byte) []byte {
-	b = append(b, `{"type":"registered","record":`...)
-	b = e.Record.AppendJSON(b)
-	return append(b, '}')
-}
+func (e Registered) AppendJSON(b []byte) []byte { return appendRecordEvent(b, TypeRegistered, &e.Record) }
 
 // Removed says a URL is no longer watched.
 type Removed struct {
@@ -114,9 +110,14 @@ type Snapshot struct {
 func (Snapshot) EventType() string { return TypeSnapshot }
 
 // AppendJSON appends {"type":"snapshot","record":{…}}.
-func (e Snapshot) AppendJSON(b []byte) []byte {
-	b = append(b, `{"type":"snapshot","record":`...)
-	b = e.Record.AppendJSON(b)
+func (e Snapshot) AppendJSON(b []byte) []byte { return appendRecordEvent(b, TypeSnapshot, &e.Record) }
+
+// appendRecordEvent appends {"type":typ,"record":{…}}.
+func appendRecordEvent(b []byte, typ string, rec *health.Record) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","record":`...)
+	b = rec.AppendJSON(b)
 	return append(b, '}')
 }
 
