@@ -187,12 +187,8 @@ func (a *slackBatcher) announceRestored() {
 		if st == nil || (st.State != health.Healthy && !st.State.Failing()) {
 			continue
 		}
-		at := st.Since
-		if st.CheckedAt != nil {
-			at = *st.CheckedAt
-		}
 		a.onStatus(StatusChanged{URL: ref.Reg.URL, State: st.State, Previous: st.State, Code: st.Code,
-			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: at})
+			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: st.Since})
 	}
 }
 
@@ -236,15 +232,12 @@ func (a *slackBatcher) onStatus(e StatusChanged) {
 	}
 	a.announced.Set(e.URL, e.State)
 	now := time.Now()
-	at := e.At
-	if at.IsZero() {
-		at = now
-	}
 	ev := slack.Event{URL: e.URL, State: e.State, Previous: e.Previous, Code: e.Code, Error: e.Error,
-		At: at, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
-	if ev.Previous == e.State { // first verdict after a restart, already in this state
-		ev.Previous = last
-		ev.PreviousSince = time.Time{}
+		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
+	if e.Previous == e.State { // a state found at start-up: what came before it is unknown
+		ev = slack.Event{URL: e.URL, State: e.State, Code: e.Code, Error: e.Error, At: e.At, Data: ev.Data, Restored: true}
+	} else if ev.At.IsZero() {
+		ev.At = now
 	}
 
 	// During a mass failure, new failures and the recoveries of its URLs

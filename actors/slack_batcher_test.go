@@ -568,9 +568,14 @@ func TestSlackAnnouncesRestoredStateNeverDelivered(t *testing.T) {
 
 	b.start()
 	b.flush()
-	seen, _ := announcedURLs(t, b.slack.Messages()[before:], 40)
+	msgs := b.slack.Messages()[before:]
+	seen, _ := announcedURLs(t, msgs, 40)
 	if len(seen) != 1 || seen[testURL(0)] != 1 {
 		t.Fatalf("after restart announced %v, want only the undelivered %s", seen, testURL(0))
+	}
+	// Nothing is known of the state before it: the line does not claim one.
+	if !strings.Contains(msgs[0].Text, "UNHEALTHY "+testURL(0)+" HTTP 503 · state found at start-up") {
+		t.Errorf("line: %s", msgs[0].Text)
 	}
 }
 
@@ -615,7 +620,8 @@ func TestSlackUndeliveredChangeAnnouncedAfterRestart(t *testing.T) {
 	b.start()
 	b.flush()
 	msgs := b.slack.Messages()
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "UNREACHABLE "+testURL(1)+" connection refused · was healthy") {
+	want := "UNREACHABLE " + testURL(1) + " connection refused · since 2026-11-21 10:00:00 UTC, state found at start-up"
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, want) {
 		t.Fatalf("after the restart: %v", msgs)
 	}
 	await(t, "the state persisted as announced", func() bool {

@@ -67,6 +67,9 @@ type Event struct {
 	At            time.Time // when the new state began
 	PreviousSince time.Time // when the previous state began; zero when unknown
 	Data          string    // one-line rendering of the custom data (DataLine)
+	// Restored marks a state found at start-up that was never announced:
+	// the state before it is unknown, At is when it began (zero if unknown).
+	Restored bool
 }
 
 // Folded counts the events left out of the messages because the backlog was
@@ -159,6 +162,10 @@ func Line(e Event) (mrkdwn, plain string) {
 	}
 	var since string
 	switch {
+	case e.Restored && e.At.IsZero():
+		since = "state found at start-up"
+	case e.Restored:
+		since = "since " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + ", state found at start-up"
 	case e.Previous == health.Pending || e.Previous == "":
 		since = "first verdict"
 	case e.PreviousSince.IsZero() || e.At.Before(e.PreviousSince):

@@ -50,7 +50,7 @@ func TestSlackShutdownWhileSlackHangs(t *testing.T) {
 	if err := json.Unmarshal([]byte(bodies[0]), &msg); err != nil {
 		t.Fatalf("Slack body is not JSON: %v\n%s", err, bodies[0])
 	}
-	if !strings.Contains(msg.Text, "UNHEALTHY "+watched+" HTTP 503") {
+	if !strings.Contains(msg.Text, "UNHEALTHY "+watched+" HTTP 503 · since ") || !strings.Contains(msg.Text, "state found at start-up") {
 		t.Errorf("first message after the restart does not announce %s unhealthy:\n%s", watched, msg.Text)
 	}
 }
