@@ -362,16 +362,17 @@ func (a *slackBatcher) next() *slack.Outgoing {
 	}
 	suspect := a.window.IsOpen() && a.window.Failing() >= a.cfg.MassMinURLs && !a.flushing
 	n, due := 0, a.flushing
-	for _, q := range a.backlog.Head(a.cfg.BatchSize) {
+	a.backlog.Head(a.cfg.BatchSize, func(q *slack.Queued) bool {
 		current := a.window.Current(q.Window)
 		if current && suspect {
-			break
+			return false
 		}
 		if !current {
 			due = true
 		}
 		n++
-	}
+		return true
+	})
 	folded := a.backlog.Folded()
 	if n == a.cfg.BatchSize || folded > 0 { // folded events are older than anything queued
 		due = true

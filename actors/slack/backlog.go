@@ -167,17 +167,15 @@ func (b *Backlog) TakeWindow(window uint64, failing map[string]health.State) []E
 // NoticeFirst reports whether a notice heads the queue.
 func (b *Backlog) NoticeFirst() bool { return len(b.items) > 0 && b.items[0].notice != nil }
 
-// Head returns the events at the head of the queue, oldest first, up to the
-// first notice and at most limit of them.
-func (b *Backlog) Head(limit int) []Queued {
-	var head []Queued
-	for _, it := range b.items {
-		if it.notice != nil || len(head) == limit {
-			break
+// Head calls f for the events at the head of the queue, oldest first, up to
+// the first notice and at most limit of them, until f returns false. It
+// copies nothing: it runs on every step of the batcher.
+func (b *Backlog) Head(limit int, f func(q *Queued) bool) {
+	for i, it := range b.items {
+		if it.notice != nil || i == limit || !f(&it.q) {
+			return
 		}
-		head = append(head, it.q)
 	}
-	return head
 }
 
 // TakeNotice puts the notice at the head of the queue in flight; nil when no
@@ -192,7 +190,7 @@ func (b *Backlog) TakeNotice() *Outgoing {
 	return &Outgoing{Kind: n.Kind, Notice: n, Count: n.Events, Announce: n.Announce, seqs: []uint64{it.seq}}
 }
 
-// TakeBatch puts the first n events (all of them from Head) in flight, with
+// TakeBatch puts the first n events (all of them seen by Head) in flight, with
 // every folded event, as one batch.
 func (b *Backlog) TakeBatch(n int) *Outgoing {
 	out := &Outgoing{Kind: KindBatch, Folded: b.folded, foldedAnnounce: b.foldedAnnounce,

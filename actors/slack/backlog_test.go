@@ -34,7 +34,7 @@ func TestBacklogFoldsOldestPastItsBound(t *testing.T) {
 	if folded != 2 || b.Events() != 3 || b.Folded() != 2 {
 		t.Fatalf("folded %d, events %d, folded count %d; want 2, 3, 2", folded, b.Events(), b.Folded())
 	}
-	out := b.TakeBatch(len(b.Head(40)))
+	out := b.TakeBatch(len(head(b, 40)))
 	if got := urls(out.Events); !sameStrings(got, []string{u(2), u(3), u(4)}) {
 		t.Errorf("batch lines %v, want the newest three", got)
 	}
@@ -71,7 +71,7 @@ func TestBacklogFailedDeliveryKeepsEverything(t *testing.T) {
 	if b.Folded() != 3 || b.Events() != 2 {
 		t.Fatalf("after a failure: folded %d, events %d; want 3, 2", b.Folded(), b.Events())
 	}
-	if got := urls(eventsOf(b.Head(40))); !sameStrings(got, []string{u(1), u(2)}) {
+	if got := urls(head(b, 40)); !sameStrings(got, []string{u(1), u(2)}) {
 		t.Errorf("head %v, want the two events again, before the notice", got)
 	}
 	retry := b.TakeBatch(2)
@@ -92,11 +92,13 @@ func TestBacklogFailedDeliveryKeepsEverything(t *testing.T) {
 	}
 }
 
-func eventsOf(qs []Queued) []Event {
-	out := make([]Event, len(qs))
-	for i, q := range qs {
-		out[i] = q.Event
-	}
+// head returns the events Head shows, at most limit.
+func head(b *Backlog, limit int) []Event {
+	var out []Event
+	b.Head(limit, func(q *Queued) bool {
+		out = append(out, q.Event)
+		return true
+	})
 	return out
 }
 
@@ -129,7 +131,7 @@ func TestBacklogTakeWindow(t *testing.T) {
 	if got := urls(taken); !sameStrings(got, []string{u(1), u(4)}) {
 		t.Errorf("taken %v", got)
 	}
-	if got := urls(eventsOf(b.Head(40))); !sameStrings(got, []string{u(0), u(2), u(3)}) {
+	if got := urls(head(b, 40)); !sameStrings(got, []string{u(0), u(2), u(3)}) {
 		t.Errorf("left %v", got)
 	}
 }
@@ -141,10 +143,15 @@ func TestBacklogHeadStopsAtNoticeAndLimit(t *testing.T) {
 	}
 	b.PushNotice(&Notice{})
 	b.Push(u(9), ev(9, health.Unhealthy), 0)
-	if n := len(b.Head(2)); n != 2 {
+	if n := len(head(b, 2)); n != 2 {
 		t.Errorf("Head(2) gave %d", n)
 	}
-	if n := len(b.Head(40)); n != 3 {
+	if n := len(head(b, 40)); n != 3 {
 		t.Errorf("Head(40) gave %d, want the 3 before the notice", n)
+	}
+	seen := 0
+	b.Head(40, func(*Queued) bool { seen++; return seen < 2 })
+	if seen != 2 {
+		t.Errorf("Head went on after f returned false: %d calls", seen)
 	}
 }
