@@ -29,8 +29,13 @@ import (
 	"github.com/spo2/spo2/ui"
 )
 
-// shutdownBudget is the most a clean shutdown may take (SPEC §8: under 10 s).
-const shutdownBudget = 9 * time.Second
+// shutdownBudget is the most a clean shutdown may take (it must end within
+// 10 s); slackFlushBudget is the part of it Slack may have, whatever Slack
+// does.
+const (
+	shutdownBudget   = 9 * time.Second
+	slackFlushBudget = 2 * time.Second
+)
 
 func main() { os.Exit(run()) }
 
@@ -159,11 +164,15 @@ func serve(cfg config, log *slog.Logger) error {
 	// 2. Close every WebSocket with a close frame.
 	_, _ = root.RequestFuture(broadcaster, actors.CloseStreams{}, time.Second).Result()
 	srv.WS.Wait(2 * time.Second)
-	// 3. Stop probing, flush Slack, stop the actors.
+	// 3. Stop probing; give Slack at most slackFlushBudget (each post of the
+	// flush has its own short timeout), then stop the batcher, which cancels
+	// a post still waiting for Slack. Changes Slack did not accept are not
+	// recorded as announced, so the next start announces them.
 	stopTimers()
 	pool.Close() // ends every probe in flight
 	if slack != nil {
-		_, _ = root.RequestFuture(slack, actors.SlackFlush{}, remaining(deadline, 2*time.Second)).Result()
+		_, _ = root.RequestFuture(slack, actors.SlackFlush{}, min(slackFlushBudget, remaining(deadline, 2*time.Second))).Result()
+		_ = root.StopFuture(slack).Wait()
 	}
 	_ = root.StopFuture(supervisor).Wait()
 	system.Shutdown()

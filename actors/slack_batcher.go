@@ -1,20 +1,10 @@
 package actors
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
-	"sort"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -54,24 +44,23 @@ type SlackConfig struct {
 	RetryMax  time.Duration
 	// Client posts the messages; default a client with a 10s timeout.
 	Client *http.Client
-	// Now is the clock (nil = time.Now).
-	Now func() time.Time
+	// FlushPostTimeout bounds each post made while a flush is under way,
+	// default 1s: a shutdown does not wait long for a Slack that does not
+	// answer.
+	FlushPostTimeout time.Duration
 }
 
 // Defaults of SlackConfig.
 const (
-	DefaultSlackBatchSize   = 40
-	DefaultSlackBatchWindow = 5 * time.Second
-	DefaultSlackMaxBacklog  = 10_000
-	DefaultSlackMassMinURLs = 20
-	DefaultSlackMinInterval = time.Second
-	DefaultSlackRetryBase   = time.Second
-	DefaultSlackRetryMax    = 2 * time.Minute
-	defaultSlackTimeout     = 10 * time.Second
-	maxRetryAfter           = time.Hour
+	DefaultSlackBatchSize        = 40
+	DefaultSlackBatchWindow      = 5 * time.Second
+	DefaultSlackMaxBacklog       = 10_000
+	DefaultSlackMassMinURLs      = 20
+	DefaultSlackFlushPostTimeout = time.Second
 )
 
-// withDefaults fills zero fields and caps the batch size at 40.
+// withDefaults fills zero fields and caps the batch size at 40; the webhook
+// fills its own.
 func (c SlackConfig) withDefaults() SlackConfig {
 	if c.BatchSize <= 0 || c.BatchSize > slack.MaxEvents {
 		c.BatchSize = DefaultSlackBatchSize
@@ -85,54 +74,30 @@ func (c SlackConfig) withDefaults() SlackConfig {
 	if c.MassMinURLs <= 0 {
 		c.MassMinURLs = DefaultSlackMassMinURLs
 	}
-	if c.MinInterval <= 0 {
-		c.MinInterval = DefaultSlackMinInterval
-	}
-	if c.RetryBase <= 0 {
-		c.RetryBase = DefaultSlackRetryBase
-	}
-	if c.RetryMax < c.RetryBase {
-		c.RetryMax = max(DefaultSlackRetryMax, c.RetryBase)
-	}
-	if c.Client == nil {
-		c.Client = &http.Client{Timeout: defaultSlackTimeout}
-	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.FlushPostTimeout <= 0 {
+		c.FlushPostTimeout = DefaultSlackFlushPostTimeout
 	}
 	return c
 }
 
-// AnnouncementStore persists the last state announced on Slack per URL, so a
-// restart announces only what changed. persistence.Store implements it.
-type AnnouncementStore interface {
-	LoadAnnounced() (map[string]health.State, error)
-	SaveAnnounced(map[string]health.State) error
-}
-
 // SlackFlush asks the batcher to deliver everything pending now, without
-// waiting for batch windows (still at most one post per MinInterval). Send it
-// with RequestFuture: the batcher responds with SlackFlushed once nothing is
-// pending; if Slack is down, the future's timeout ends the wait.
+// waiting for batch windows (still at most one post per MinInterval, each
+// post bounded by FlushPostTimeout). Send it with RequestFuture: the batcher
+// responds with SlackFlushed once nothing is pending; if Slack is down, the
+// future's timeout ends the wait. What is not delivered when the batcher
+// stops is announced by the next start (see slack.Announced).
 type SlackFlush struct{}
 
 // SlackFlushed is the answer to SlackFlush.
 type SlackFlushed struct{}
 
-// Message kinds, as counted by spo2_slack_messages_total{kind}.
-const (
-	slackKindBatch        = "batch"
-	slackKindMassFailure  = "mass_failure"
-	slackKindMassRecovery = "mass_recovery"
-)
-
 // NewSlackBatcherProps returns the props of the Slack batcher: an actor that
 // subscribes to broadcaster, announces state changes on the webhook in
-// batches, detects mass failures, and persists what it announced in store.
-// model tells the number of registered URLs and their custom data; store and
-// m may be nil (tests), log may not.
+// batches, turns a mass failure into one notice and its end into another,
+// and records in store what Slack accepted. model tells the registered URLs,
+// their custom data and their states.
 func NewSlackBatcherProps(cfg SlackConfig, broadcaster *actor.PID, model *readmodel.Model,
-	store AnnouncementStore, m *metrics.Metrics, log *slog.Logger) *actor.Props {
+	store slack.AnnouncementStore, m *metrics.Metrics, log *slog.Logger) *actor.Props {
 	cfg = cfg.withDefaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &slackBatcher{cfg: cfg, broadcaster: broadcaster, model: model, store: store,
@@ -140,99 +105,38 @@ func NewSlackBatcherProps(cfg SlackConfig, broadcaster *actor.PID, model *readmo
 	})
 }
 
-// slackItem is one entry of the queue: an event, or a ready notice (mass
-// failure or recovery).
-type slackItem struct {
-	seq      uint64
-	url      string
-	ev       slack.Event
-	window   uint64 // the batch window the event arrived in
-	inflight bool
-
-	notice *slackNotice
-}
-
-type slackNotice struct {
-	kind     string
-	msg      slack.Message
-	events   int
-	announce map[string]health.State
-}
-
-// slackIncident is an open mass failure: the URLs in it, with their latest
-// event. Failing events of any URL and recoveries of its URLs are absorbed.
-type slackIncident struct {
-	urls       map[string]slack.Event
-	total      int
-	removed    int
-	started    time.Time
-	lastChange time.Time
-	clearedAt  time.Time
-}
-
-// slackOutgoing is the post in flight.
-type slackOutgoing struct {
-	kind           string
-	seqs           []uint64
-	events         int
-	folded         slack.Folded
-	foldedAnnounce map[string]health.State
-	announce       map[string]health.State
-	body           []byte
-}
-
 // slackTick wakes the batcher when a window ends or a post may go.
 type slackTick struct{}
 
-// slackResult is the outcome of one post.
-type slackResult struct {
-	status     int
-	err        error
-	retryAfter time.Duration
-	body       string
-}
+// slackPosted carries the result of a post back into the batcher.
+type slackPosted struct{ res slack.Result }
 
+// slackBatcher is the policy: what is announced, when a batch goes, when
+// many failures are one mass failure and when that is over. The pieces it
+// drives live in package slack.
 type slackBatcher struct {
 	cfg         SlackConfig
 	broadcaster *actor.PID
 	model       *readmodel.Model
-	store       AnnouncementStore
+	store       slack.AnnouncementStore
 	metrics     *metrics.Metrics
 	log         *slog.Logger
 
-	root   *actor.RootContext
-	self   *actor.PID
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	root *actor.RootContext
+	self *actor.PID
 
-	announced map[string]health.State // last state queued or announced; absent = healthy
+	announced *slack.Announced
+	backlog   *slack.Backlog
+	window    slack.Window
+	incident  *slack.Incident // open mass failure, or nil
+	webhook   *slack.Webhook
+	inflight  *slack.Outgoing
 
-	queue   []*slackItem
-	events  int            // event items in queue
-	pending map[string]int // event items in queue per URL
-	seq     uint64
-
-	folded         slack.Folded
-	foldedAnnounce map[string]health.State
-	foldedToLog    int
-
-	winOpen    bool
-	winID      uint64
-	winEnd     time.Time
-	winFailing map[string]health.State
-
-	incident *slackIncident
-
-	inflight *slackOutgoing
-	lastSend time.Time
-	retryAt  time.Time
-	attempt  int
-	textOnly bool
-	flushers []*actor.PID
-	flushing bool
-	timer    *time.Timer
-	timerAt  time.Time
+	foldedToLog int
+	flushing    bool
+	flushers    []*actor.PID
+	timer       *time.Timer
+	timerAt     time.Time
 }
 
 // Receive handles events, ticks, delivery results and flushes.
@@ -249,8 +153,8 @@ func (a *slackBatcher) Receive(ctx actor.Context) {
 		a.onRemoved(msg.URL)
 	case slackTick:
 		a.timerAt = time.Time{} // the timer fired (or was stale): arm afresh
-	case slackResult:
-		a.onResult(msg)
+	case slackPosted:
+		a.onPosted(msg.res)
 	case SlackFlush:
 		a.flushing = true
 		if s := ctx.Sender(); s != nil {
@@ -263,217 +167,122 @@ func (a *slackBatcher) Receive(ctx actor.Context) {
 }
 
 func (a *slackBatcher) start(ctx actor.Context) {
-	a.root = ctx.ActorSystem().Root
-	a.self = ctx.Self()
-	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.announced = make(map[string]health.State)
-	a.winFailing = make(map[string]health.State)
-	a.pending = make(map[string]int)
-	a.foldedAnnounce = make(map[string]health.State)
-	a.folded.ByState = make(map[health.State]int)
-	if a.store != nil {
-		loaded, err := a.store.LoadAnnounced()
-		if err != nil {
-			a.log.Error("loading announced states failed; every failing URL will be announced again", "err", err)
-		} else {
-			a.announced = loaded
-		}
-	}
-	if a.broadcaster != nil {
-		ctx.Send(a.broadcaster, SubscribeActor{PID: ctx.Self()})
-	}
+	a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
+	a.announced = slack.LoadAnnounced(a.store, a.log)
+	a.backlog = slack.NewBacklog(a.cfg.MaxBacklog)
+	a.webhook = slack.NewWebhook(slack.WebhookConfig{URL: a.cfg.HookURL, MinInterval: a.cfg.MinInterval,
+		RetryBase: a.cfg.RetryBase, RetryMax: a.cfg.RetryMax, Client: a.cfg.Client}, a.log)
+	ctx.Send(a.broadcaster, SubscribeActor{PID: ctx.Self()})
 	a.announceRestored()
 	a.log.Info("slack batcher started", "batch_size", a.cfg.BatchSize, "batch_window", a.cfg.BatchWindow,
-		"max_backlog", a.cfg.MaxBacklog, "announced", len(a.announced))
+		"max_backlog", a.cfg.MaxBacklog, "announced", a.announced.Len())
 }
 
 // announceRestored queues the restored states that were never announced: a
-// change persisted just before a crash, whose message was not delivered, is
-// announced after the restart instead of being lost.
+// change whose message Slack never accepted (a crash, or a shutdown while
+// Slack was down) is announced after the restart instead of being lost.
 func (a *slackBatcher) announceRestored() {
-	if a.model == nil {
-		return
-	}
 	for _, ref := range a.model.Snapshot() {
 		st := ref.Status
 		if st == nil || (st.State != health.Healthy && !st.State.Failing()) {
 			continue
 		}
-		at := st.Since
-		if st.CheckedAt != nil {
-			at = *st.CheckedAt
-		}
 		a.onStatus(StatusChanged{URL: ref.Reg.URL, State: st.State, Previous: st.State, Code: st.Code,
-			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: at})
+			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: st.Since})
 	}
 }
 
+// stop cancels the post in flight and waits for it; what is still queued is
+// announced by the next start, since only delivered states are persisted.
 func (a *slackBatcher) stop() {
-	if a.cancel == nil {
+	if a.webhook == nil {
 		return
 	}
-	a.cancel()
+	a.webhook.Close()
+	a.webhook = nil
 	if a.timer != nil {
 		a.timer.Stop()
 	}
-	a.wg.Wait()
-	if a.events > 0 || a.folded.Count > 0 || len(a.queue) > 0 {
-		a.log.Warn("slack batcher stopped with undelivered changes", "events", a.events, "folded", a.folded.Count,
-			"notices", len(a.queue)-a.events)
+	if !a.backlog.Empty() {
+		a.log.Warn("slack batcher stopped with undelivered changes; the next start announces the current state of their URLs",
+			"events", a.backlog.Events(), "folded", a.backlog.Folded(), "notices", a.backlog.Notices())
 	}
-	a.cancel = nil
 }
 
-func (a *slackBatcher) now() time.Time { return a.cfg.Now() }
-
-// onStatus decides whether a state change is announced and queues it.
+// onStatus decides whether a state change is announced, and how: absorbed by
+// an open mass failure, or queued in the current window.
 func (a *slackBatcher) onStatus(e StatusChanged) {
 	if e.State != health.Healthy && !e.State.Failing() {
 		return
 	}
+	entry := a.model.Get(e.URL)
+	if entry == nil {
+		return // removed meanwhile: no alerts for it any more
+	}
 	var data json.RawMessage
-	if a.model != nil {
-		entry := a.model.Get(e.URL)
-		if entry == nil {
-			return // removed meanwhile: no alerts for it any more
-		}
-		if reg := entry.Registration(); reg != nil {
-			data = reg.Data
-		}
+	if reg := entry.Registration(); reg != nil {
+		data = reg.Data
 	}
-	last, ok := a.announced[e.URL]
-	if !ok {
-		last = health.Healthy
-	}
+	last := a.announced.Last(e.URL)
 	if e.State == last {
 		if e.State == health.Healthy {
-			delete(a.winFailing, e.URL)
+			a.window.Saw(e.URL, e.State)
 		}
 		return
 	}
-	a.announced[e.URL] = e.State
-	at := e.At
-	if at.IsZero() {
-		at = a.now()
-	}
+	a.announced.Set(e.URL, e.State)
+	now := time.Now()
 	ev := slack.Event{URL: e.URL, State: e.State, Previous: e.Previous, Code: e.Code, Error: e.Error,
-		At: at, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
-	if ev.Previous == e.State { // first verdict after a restart, already in this state
-		ev.Previous = last
-		ev.PreviousSince = time.Time{}
+		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
+	if e.Previous == e.State { // a state found at start-up: what came before it is unknown
+		ev = slack.Event{URL: e.URL, State: e.State, Code: e.Code, Error: e.Error, At: e.At, Data: ev.Data, Restored: true}
+	} else if ev.At.IsZero() {
+		ev.At = now
 	}
 
-	if inc := a.incident; inc != nil {
-		if _, in := inc.urls[e.URL]; e.State.Failing() || in {
-			if !in {
-				inc.total++
-			}
-			inc.urls[e.URL] = ev
-			inc.lastChange = a.now()
-			return
-		}
+	// During a mass failure, new failures and the recoveries of its URLs
+	// wait for its end.
+	if inc := a.incident; inc != nil && (e.State.Failing() || inc.Has(e.URL)) {
+		inc.Absorb(ev, now)
+		return
 	}
-
-	if !a.winOpen {
-		a.winOpen = true
-		a.winEnd = a.now().Add(a.cfg.BatchWindow)
-	}
-	if e.State.Failing() {
-		a.winFailing[e.URL] = e.State
-	} else {
-		delete(a.winFailing, e.URL)
-	}
-	a.seq++
-	a.queue = append(a.queue, &slackItem{seq: a.seq, url: e.URL, ev: ev, window: a.winID})
-	a.events++
-	a.pending[e.URL]++
-	a.fold()
-}
-
-// fold keeps at most MaxBacklog events queued: the oldest not in flight are
-// counted in the folded line instead. The oldest foldable event sits behind
-// at most one batch in flight and a few notices, so each fold is cheap.
-func (a *slackBatcher) fold() {
-	for a.events > a.cfg.MaxBacklog {
-		k := 0
-		for k < len(a.queue) && (a.queue[k].notice != nil || a.queue[k].inflight) {
-			k++
-		}
-		if k == len(a.queue) {
-			return
-		}
-		it := a.queue[k]
-		copy(a.queue[1:k+1], a.queue[:k])
-		a.queue[0] = nil
-		a.queue = a.queue[1:]
-		a.unqueued(it)
-		a.folded.Count++
-		a.folded.ByState[it.ev.State]++
-		a.foldedAnnounce[it.url] = it.ev.State
-		a.foldedToLog++
-		if a.metrics != nil {
-			a.metrics.SlackFolded.Inc()
-		}
-	}
-}
-
-// unqueued accounts for an event item leaving the queue.
-func (a *slackBatcher) unqueued(it *slackItem) {
-	a.events--
-	if n := a.pending[it.url] - 1; n > 0 {
-		a.pending[it.url] = n
-	} else {
-		delete(a.pending, it.url)
+	a.window.Open(now, a.cfg.BatchWindow)
+	a.window.Saw(e.URL, e.State)
+	if n := a.backlog.Push(e.URL, ev, a.window.ID()); n > 0 {
+		a.foldedToLog += n
+		a.metrics.SlackFolded.Add(float64(n))
 	}
 }
 
 // onRemoved forgets a URL: its pending events, its announced state, its part
 // in a mass failure.
 func (a *slackBatcher) onRemoved(url string) {
-	delete(a.announced, url)
-	delete(a.winFailing, url)
-	delete(a.foldedAnnounce, url)
+	a.announced.Forget(url)
+	a.window.Forget(url)
 	if a.incident != nil {
-		if _, ok := a.incident.urls[url]; ok {
-			delete(a.incident.urls, url)
-			a.incident.removed++
-		}
+		a.incident.Remove(url)
 	}
-	if a.pending[url] == 0 {
-		return
-	}
-	keep := a.queue[:0]
-	for _, it := range a.queue {
-		if it.notice == nil && it.url == url {
-			a.unqueued(it)
-			continue
-		}
-		keep = append(keep, it)
-	}
-	clear(a.queue[len(keep):])
-	a.queue = keep
+	a.backlog.Remove(url)
 }
 
 // step closes a due window, ends a mass failure that is over, starts a post
 // when one is due and allowed, answers flushes, and arms the timer.
 func (a *slackBatcher) step(ctx actor.Context) {
-	now := a.now()
-	if a.winOpen && (a.flushing || !now.Before(a.winEnd)) {
+	now := time.Now()
+	if a.window.IsOpen() && (a.flushing || !now.Before(a.window.End())) {
 		a.closeWindow(now)
 	}
 	a.checkIncident(now)
 	if a.foldedToLog > 0 {
 		a.log.Warn("slack backlog full: oldest changes folded into a count", "folded_now", a.foldedToLog,
-			"folded_pending", a.folded.Count, "max_backlog", a.cfg.MaxBacklog)
+			"folded_pending", a.backlog.Folded(), "max_backlog", a.cfg.MaxBacklog)
 		a.foldedToLog = 0
 	}
-	if a.inflight == nil && !now.Before(a.retryAt) && !now.Before(a.lastSend.Add(a.cfg.MinInterval)) {
+	if a.inflight == nil && !now.Before(a.webhook.ReadyAt()) {
 		a.send(now)
 	}
-	if a.metrics != nil {
-		a.metrics.SlackBacklog.Set(float64(a.events + a.folded.Count))
-	}
-	if a.flushing && a.inflight == nil && len(a.queue) == 0 && a.folded.Count == 0 {
+	a.metrics.SlackBacklog.Set(float64(a.backlog.Events() + a.backlog.Folded()))
+	if a.flushing && a.inflight == nil && a.backlog.Empty() {
 		for _, pid := range a.flushers {
 			ctx.Send(pid, SlackFlushed{})
 		}
@@ -483,326 +292,139 @@ func (a *slackBatcher) step(ctx actor.Context) {
 	a.arm(now)
 }
 
-// closeWindow ends the current batch window; if enough URLs failed in it,
-// their events become one mass-failure notice.
+// isMass tells whether failing URLs out of registered make a mass failure:
+// at least MassMinURLs, and more than half.
+func (a *slackBatcher) isMass(failing, registered int) bool {
+	return failing >= a.cfg.MassMinURLs && failing*2 > registered
+}
+
+// closeWindow ends the current batch window; if the URLs that turned failing
+// in it make a mass failure, their queued events become one notice.
 func (a *slackBatcher) closeWindow(now time.Time) {
-	a.winOpen = false
-	failing := len(a.winFailing)
-	registered := failing
-	if a.model != nil {
-		registered = a.model.Len()
+	id, failing := a.window.Close()
+	registered := a.model.Len()
+	if a.incident != nil || !a.isMass(len(failing), registered) {
+		return
 	}
-	if a.incident == nil && failing >= a.cfg.MassMinURLs && failing*2 > registered {
-		inc := &slackIncident{urls: make(map[string]slack.Event, failing), total: failing, started: now, lastChange: now}
-		byState := make(map[health.State]int)
-		announce := make(map[string]health.State, failing)
-		for url, st := range a.winFailing {
-			byState[st]++
-			announce[url] = st
-		}
-		var sample []slack.Event
-		keep := a.queue[:0]
-		for _, it := range a.queue {
-			if it.notice == nil && !it.inflight && it.window == a.winID && it.ev.State.Failing() && a.winFailing[it.url] != "" {
-				sample = append(sample, it.ev)
-				inc.urls[it.url] = it.ev
-				a.unqueued(it)
-				continue
-			}
-			keep = append(keep, it)
-		}
-		clear(a.queue[len(keep):])
-		a.queue = keep
-		for url, st := range a.winFailing {
-			if _, ok := inc.urls[url]; !ok { // announced on its own line already
-				inc.urls[url] = slack.Event{URL: url, State: st}
-			}
-		}
-		a.incident = inc
-		a.enqueueNotice(slackKindMassFailure, slack.MassFailure{Failed: failing, Registered: registered,
-			Window: a.cfg.BatchWindow, ByState: byState, Sample: sample}.Message(), failing, announce)
-		a.log.Warn("mass failure: most URLs failed within one window, one notice instead of batches",
-			"failing", failing, "registered", registered, "by_state", fmt.Sprint(byState))
+	sample := a.backlog.TakeWindow(id, failing)
+	a.incident = slack.NewIncident(now, failing, sample)
+	byState := make(map[health.State]int)
+	for _, st := range failing {
+		byState[st]++
 	}
-	a.winFailing = make(map[string]health.State)
-	a.winID++
+	msg := slack.MassFailure{Failed: len(failing), Registered: registered, Window: a.cfg.BatchWindow,
+		ByState: byState, Sample: sample}.Message()
+	a.backlog.PushNotice(&slack.Notice{Kind: slack.KindMassFailure, Render: func() slack.Message { return msg },
+		Events: len(failing), Announce: failing})
+	a.log.Warn("mass failure: most URLs failed within one window, one notice instead of batches",
+		"failing", len(failing), "registered", registered, "by_state", fmt.Sprint(byState))
 }
 
 // checkIncident ends an open mass failure once the failing URLs are no longer
 // a mass and none changed for one window (or the mass has been over for ten
-// windows while some still flap).
+// windows while some still flap). Its recovery notice is rendered when sent,
+// so the count of URLs failing at that moment comes from the read model.
 func (a *slackBatcher) checkIncident(now time.Time) {
 	inc := a.incident
 	if inc == nil {
 		return
 	}
-	still := 0
-	for _, ev := range inc.urls {
-		if ev.State.Failing() {
-			still++
-		}
-	}
-	registered := len(inc.urls)
-	if a.model != nil {
-		registered = a.model.Len()
-	}
-	if still >= a.cfg.MassMinURLs && still*2 > registered {
-		inc.clearedAt = time.Time{}
+	if a.isMass(inc.Failing(), a.model.Len()) {
+		inc.ClearedAt = time.Time{}
 		return
 	}
-	if inc.clearedAt.IsZero() {
-		inc.clearedAt = now
+	if inc.ClearedAt.IsZero() {
+		inc.ClearedAt = now
 	}
-	if now.Sub(inc.lastChange) < a.cfg.BatchWindow && now.Sub(inc.clearedAt) < 10*a.cfg.BatchWindow {
+	if now.Sub(inc.LastChange) < a.cfg.BatchWindow && now.Sub(inc.ClearedAt) < 10*a.cfg.BatchWindow {
 		return
 	}
-	rec := slack.MassRecovery{Total: inc.total, Removed: inc.removed, Lasted: now.Sub(inc.started),
-		StillByState: make(map[health.State]int)}
-	announce := make(map[string]health.State, len(inc.urls))
-	for url, ev := range inc.urls {
-		announce[url] = ev.State
-		if ev.State.Failing() {
-			rec.StillByState[ev.State]++
-			rec.Still = append(rec.Still, ev)
-		} else {
-			rec.Recovered++
-		}
-	}
-	sort.Slice(rec.Still, func(i, j int) bool { return rec.Still[i].URL < rec.Still[j].URL })
+	rec, announce := inc.Recovery(now)
 	a.incident = nil
-	a.enqueueNotice(slackKindMassRecovery, rec.Message(), len(inc.urls), announce)
-	a.log.Info("mass failure over", "urls", inc.total, "recovered", rec.Recovered, "still_failing", still,
-		"lasted", now.Sub(inc.started))
-}
-
-func (a *slackBatcher) enqueueNotice(kind string, msg slack.Message, events int, announce map[string]health.State) {
-	a.seq++
-	a.queue = append(a.queue, &slackItem{seq: a.seq,
-		notice: &slackNotice{kind: kind, msg: msg, events: events, announce: announce}})
+	model := a.model
+	a.backlog.PushNotice(&slack.Notice{Kind: slack.KindMassRecovery, Events: len(announce), Announce: announce,
+		Render: func() slack.Message {
+			r := rec
+			r.Now = model.Counts()
+			return r.Message()
+		}})
+	a.log.Info("mass failure over", "urls", rec.Total, "recovered", rec.Recovered, "still_failing", len(rec.Still),
+		"lasted", rec.Lasted)
 }
 
 // next picks the next post: a notice at the head of the queue, or a batch of
-// up to BatchSize events once it is due (full, or its window closed, or a
-// flush); nil when nothing is due.
-func (a *slackBatcher) next() *slackOutgoing {
-	if len(a.queue) > 0 && a.queue[0].notice != nil {
-		n := a.queue[0].notice
-		return &slackOutgoing{kind: n.kind, seqs: []uint64{a.queue[0].seq}, events: n.events,
-			announce: n.announce, body: a.encode(n.msg)}
+// up to BatchSize events once it is due (full, its window closed, something
+// folded, or a flush); nil when nothing is due. While a window may be turning
+// into a mass failure, its events wait for its end.
+func (a *slackBatcher) next() *slack.Outgoing {
+	if a.backlog.NoticeFirst() {
+		return a.backlog.TakeNotice()
 	}
-	suspect := a.winOpen && len(a.winFailing) >= a.cfg.MassMinURLs && !a.flushing
-	var items []*slackItem
-	due := a.flushing
-	for _, it := range a.queue {
-		if it.notice != nil || len(items) == a.cfg.BatchSize {
-			break
-		}
-		current := a.winOpen && it.window == a.winID
+	suspect := a.window.IsOpen() && a.window.Failing() >= a.cfg.MassMinURLs && !a.flushing
+	n, due := 0, a.flushing
+	a.backlog.Head(a.cfg.BatchSize, func(q *slack.Queued) bool {
+		current := a.window.Current(q.Window)
 		if current && suspect {
-			break
+			return false
 		}
 		if !current {
 			due = true
 		}
-		items = append(items, it)
-	}
-	if len(items) == a.cfg.BatchSize {
+		n++
+		return true
+	})
+	folded := a.backlog.Folded()
+	if n == a.cfg.BatchSize || folded > 0 { // folded events are older than anything queued
 		due = true
 	}
-	if a.folded.Count > 0 { // folded events are older than anything queued
-		due = true
-	}
-	if !due || (len(items) == 0 && a.folded.Count == 0) {
+	if !due || (n == 0 && folded == 0) {
 		return nil
 	}
-	out := &slackOutgoing{kind: slackKindBatch, events: len(items), folded: a.folded,
-		foldedAnnounce: a.foldedAnnounce, announce: make(map[string]health.State, len(items)+len(a.foldedAnnounce))}
-	events := make([]slack.Event, len(items))
-	for url, st := range a.foldedAnnounce {
-		out.announce[url] = st
-	}
-	for i, it := range items {
-		it.inflight = true
-		out.seqs = append(out.seqs, it.seq)
-		events[i] = it.ev
-		out.announce[it.url] = it.ev.State
-	}
-	a.folded = slack.Folded{ByState: make(map[health.State]int)}
-	a.foldedAnnounce = make(map[string]health.State)
-	out.body = a.encode(slack.Batch(events, out.folded))
-	return out
+	return a.backlog.TakeBatch(n)
 }
 
-// encode marshals a message, text only after Slack refused blocks.
-func (a *slackBatcher) encode(msg slack.Message) []byte {
-	if err := slack.Validate(msg); err != nil {
-		a.log.Error("rendered Slack message breaks Slack's limits; sending text only", "err", err)
-		msg = msg.TextOnly()
-	}
-	if a.textOnly {
-		msg = msg.TextOnly()
-	}
-	b, err := json.Marshal(msg)
-	if err != nil { // cannot happen: strings and slices only
-		a.log.Error("encoding Slack message failed", "err", err)
-		b = []byte(`{"text":"SpO₂: a message could not be encoded; see the logs"}`)
-	}
-	return b
-}
-
-// send starts the next due post in a goroutine; its result comes back as a
-// slackResult message.
+// send starts the next due post; its result comes back as slackPosted, after
+// the states it announces are persisted.
 func (a *slackBatcher) send(now time.Time) {
 	out := a.next()
 	if out == nil {
 		return
 	}
 	a.inflight = out
-	a.lastSend = now
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		res := a.post(out.body)
-		if res.err == nil && res.status/100 == 2 && a.store != nil && len(out.announce) > 0 {
-			if err := a.store.SaveAnnounced(out.announce); err != nil {
-				a.log.Error("persisting announced states failed; they may be announced again after a restart",
-					"urls", len(out.announce), "err", err)
-			}
+	var timeout time.Duration
+	if a.flushing {
+		timeout = a.cfg.FlushPostTimeout
+	}
+	announced, root, self := a.announced, a.root, a.self
+	a.webhook.Post(now, out.Message(), timeout, func(res slack.Result) {
+		if res.OK() {
+			announced.Save(out.Announce)
 		}
-		a.root.Send(a.self, res)
-	}()
+		root.Send(self, slackPosted{res: res})
+	})
 }
 
-// post makes one attempt; it runs outside the actor.
-func (a *slackBatcher) post(body []byte) slackResult {
-	req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, a.cfg.HookURL, bytes.NewReader(body))
-	if err != nil {
-		return slackResult{err: fmt.Errorf("build slack request: %w", err)}
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := a.cfg.Client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message holds the webhook URL, a secret
-		}
-		return slackResult{err: fmt.Errorf("post to slack webhook: %w", err)}
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	res := slackResult{status: resp.StatusCode, body: string(text)}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), a.now())
-	}
-	return res
-}
-
-// parseRetryAfter reads seconds or an HTTP date; 1s when absent or invalid,
-// at most an hour.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	d := time.Second
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		d = time.Duration(s) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
-}
-
-// onResult removes what was delivered, or schedules the retry.
-func (a *slackBatcher) onResult(res slackResult) {
+// onPosted removes what was delivered, or puts it back for a retry.
+func (a *slackBatcher) onPosted(res slack.Result) {
 	out := a.inflight
 	if out == nil {
 		return
 	}
 	a.inflight = nil
-	sent := make(map[uint64]bool, len(out.seqs))
-	for _, s := range out.seqs {
-		sent[s] = true
-	}
-	ok := res.err == nil && res.status/100 == 2
-	keep := a.queue[:0]
-	for _, it := range a.queue {
-		if sent[it.seq] {
-			it.inflight = false
-			if ok {
-				if it.notice == nil {
-					a.unqueued(it)
-				}
-				continue
-			}
-		}
-		keep = append(keep, it)
-	}
-	clear(a.queue[len(keep):])
-	a.queue = keep
-
-	if ok {
-		a.attempt = 0
-		a.textOnly = false
-		if a.metrics != nil {
-			a.metrics.SlackMessages.WithLabelValues(out.kind).Inc()
-			a.metrics.SlackEvents.Add(float64(out.events))
-		}
-		a.log.Debug("slack message delivered", "kind", out.kind, "events", out.events, "folded", out.folded.Count,
-			"backlog", a.events)
+	a.backlog.Settle(out, res.OK())
+	if res.OK() {
+		a.webhook.Delivered()
+		a.metrics.SlackMessages.WithLabelValues(out.Kind).Inc()
+		a.metrics.SlackEvents.Add(float64(out.Count))
+		a.log.Debug("slack message delivered", "kind", out.Kind, "events", out.Count, "folded", out.Folded.Count,
+			"backlog", a.backlog.Events())
 		return
 	}
-
-	// Failed: the folded count goes back, merged with anything folded since.
-	a.folded.Count += out.folded.Count
-	for s, n := range out.folded.ByState {
-		a.folded.ByState[s] += n
-	}
-	for url, st := range out.foldedAnnounce {
-		if _, newer := a.foldedAnnounce[url]; !newer {
-			a.foldedAnnounce[url] = st
-		}
-	}
-	a.attempt++
-	var reason string
-	var wait time.Duration
-	switch {
-	case res.err != nil:
-		reason = "network"
-		var ne net.Error
-		if errors.Is(res.err, context.DeadlineExceeded) || (errors.As(res.err, &ne) && ne.Timeout()) {
-			reason = "timeout"
-		}
-		wait = a.backoff()
-	case res.status == http.StatusTooManyRequests:
-		reason = "429"
-		wait = res.retryAfter
-	case res.status >= 500:
-		reason = "5xx"
-		wait = a.backoff()
-	default:
-		reason = "4xx"
-		wait = a.backoff()
-		if res.status == http.StatusBadRequest && !a.textOnly {
-			a.textOnly = true // Slack refused the blocks: the text alone goes next
-		}
-	}
-	if a.ctx.Err() != nil {
-		return // stopping: the request was cancelled
-	}
-	a.retryAt = a.now().Add(wait)
-	if a.metrics != nil {
-		a.metrics.SlackRetries.WithLabelValues(reason).Inc()
-	}
-	a.log.Warn("slack delivery failed; will retry", "reason", reason, "status", res.status, "err", res.err,
-		"slack_says", res.body, "retry_in", wait, "attempt", a.attempt, "backlog", a.events+a.folded.Count)
-}
-
-// backoff is the capped exponential delay with jitter before retry number
-// a.attempt: between half and all of min(RetryMax, RetryBase·2^(attempt-1)).
-func (a *slackBatcher) backoff() time.Duration {
-	d := a.cfg.RetryBase
-	for i := 1; i < a.attempt && d < a.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, a.cfg.RetryMax)
-	return d/2 + rand.N(d/2+1)
+	reason, wait := a.webhook.Failed(res, time.Now())
+	a.metrics.SlackRetries.WithLabelValues(reason).Inc()
+	a.log.Warn("slack delivery failed; will retry", "reason", reason, "status", res.Status, "err", res.Err,
+		"slack_says", res.Body, "retry_in", wait, "attempt", a.webhook.Attempts(),
+		"backlog", a.backlog.Events()+a.backlog.Folded())
 }
 
 // arm sets the timer for the next moment something may change: the window's
@@ -814,19 +436,15 @@ func (a *slackBatcher) arm(now time.Time) {
 			at = t
 		}
 	}
-	if a.winOpen {
-		earliest(a.winEnd)
+	if a.window.IsOpen() {
+		earliest(a.window.End())
 	}
-	if inc := a.incident; inc != nil && !inc.clearedAt.IsZero() {
-		earliest(inc.lastChange.Add(a.cfg.BatchWindow))
-		earliest(inc.clearedAt.Add(10 * a.cfg.BatchWindow))
+	if inc := a.incident; inc != nil && !inc.ClearedAt.IsZero() {
+		earliest(inc.LastChange.Add(a.cfg.BatchWindow))
+		earliest(inc.ClearedAt.Add(10 * a.cfg.BatchWindow))
 	}
-	if a.inflight == nil && (len(a.queue) > 0 || a.folded.Count > 0) {
-		t := a.lastSend.Add(a.cfg.MinInterval)
-		if a.retryAt.After(t) {
-			t = a.retryAt
-		}
-		if t.After(now) {
+	if a.inflight == nil && !a.backlog.Empty() {
+		if t := a.webhook.ReadyAt(); t.After(now) {
 			earliest(t)
 		}
 	}

@@ -1,8 +1,7 @@
-// Package slack renders SpO₂'s Slack incoming-webhook messages: batches of
-// state changes, mass-failure and mass-recovery notices. It is pure: no I/O,
-// no clock. Every message it returns is valid for Slack: at most 50 blocks,
-// section texts of at most 3,000 characters, a header of at most 150, and a
-// plain-text fallback of at most 3,000.
+// Rendering is pure: no I/O, no clock. Every message it returns is valid for
+// Slack: at most 50 blocks, section texts of at most 3,000 characters, a
+// header of at most 150, and a plain-text fallback of at most 3,000.
+
 package slack
 
 import (
@@ -68,6 +67,9 @@ type Event struct {
 	At            time.Time // when the new state began
 	PreviousSince time.Time // when the previous state began; zero when unknown
 	Data          string    // one-line rendering of the custom data (DataLine)
+	// Restored marks a state found at start-up that was never announced:
+	// the state before it is unknown, At is when it began (zero if unknown).
+	Restored bool
 }
 
 // Folded counts the events left out of the messages because the backlog was
@@ -160,6 +162,10 @@ func Line(e Event) (mrkdwn, plain string) {
 	}
 	var since string
 	switch {
+	case e.Restored && e.At.IsZero():
+		since = "state found at start-up"
+	case e.Restored:
+		since = "since " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + ", state found at start-up"
 	case e.Previous == health.Pending || e.Previous == "":
 		since = "first verdict"
 	case e.PreviousSince.IsZero() || e.At.Before(e.PreviousSince):
@@ -184,8 +190,8 @@ func Line(e Event) (mrkdwn, plain string) {
 }
 
 // Batch renders one message for up to MaxEvents events (more are cut) and the
-// folded count, if any: a header with the counts per new state, then one
-// section per event, then "…and N more changes".
+// folded count, if any: a header with the number of changes and the counts
+// per new state, then one section per event, then "…and N more changes".
 func Batch(events []Event, folded Folded) Message {
 	if len(events) > MaxEvents {
 		events = events[:MaxEvents]
@@ -197,9 +203,9 @@ func Batch(events []Event, folded Folded) Message {
 	for s, n := range folded.ByState {
 		counts[s] += n
 	}
-	summary := "SpO₂: " + Counts(counts)
-	if len(events) == 0 && folded.Count > 0 {
-		summary = fmt.Sprintf("SpO₂: %d changes", folded.Count)
+	summary := "SpO₂: " + plural(len(events)+folded.Count, "change", "changes")
+	if c := Counts(counts); c != "" {
+		summary += ": " + c
 	}
 	blocks := []Block{header(summary)}
 	lines := []string{summary}
@@ -213,7 +219,7 @@ func Batch(events []Event, folded Folded) Message {
 		if c := Counts(folded.ByState); c != "" {
 			more += " (" + c + ")"
 		}
-		more += ", left out because Slack could not keep up"
+		more += ", not listed because too many changes were waiting for Slack"
 		blocks = append(blocks, section("_"+escape(more)+"_"))
 		lines = append(lines, more)
 	}
@@ -238,7 +244,7 @@ func (f MassFailure) Message() Message {
 	}
 	body := fmt.Sprintf("*This is most likely the network or SpO₂'s own side, not %d endpoints at once.* "+
 		"%d URLs (%d%% of %d registered) turned failing within %s. Check SpO₂'s host, its DNS resolver and the network path to the targets. "+
-		"Alerts for these URLs are held back; one message will follow when they recover.",
+		"Until the mass failure is over, further failures and the recoveries of these URLs are not announced one by one; one message will say when it is over.",
 		f.Failed, f.Failed, pct, f.Registered, Duration(f.Window))
 	counts := "*Counts:* " + Counts(f.ByState)
 	blocks := []Block{header(title), section(escape(body)), section(escape(counts))}
@@ -250,11 +256,16 @@ func (f MassFailure) Message() Message {
 // MassRecovery describes the end of a mass failure.
 type MassRecovery struct {
 	Total        int                  // URLs that took part in the mass failure
-	Recovered    int                  // of them, healthy again
+	Recovered    int                  // of them, healthy when it ended
 	Removed      int                  // of them, removed meanwhile
-	Lasted       time.Duration        // from the mass-failure notice to now
-	StillByState map[health.State]int // still failing, per state
-	Still        []Event              // still failing, at most SampleSize shown
+	Lasted       time.Duration        // from the mass-failure notice to its end
+	StillByState map[health.State]int // of them, failing when it ended, per state
+	Still        []Event              // of them, failing when it ended; at most SampleSize shown
+	// Now counts every registered URL per state at the moment the message is
+	// rendered (the read model's counts). The message says from it how many
+	// URLs are failing, and says they are all healthy only when every
+	// registered URL is. Nil leaves that sentence out.
+	Now map[health.State]int
 }
 
 // Message renders the mass-recovery notice.
@@ -263,20 +274,63 @@ func (r MassRecovery) Message() Message {
 	for _, n := range r.StillByState {
 		still += n
 	}
-	title := fmt.Sprintf("SpO₂: mass failure over, %d of %d URLs healthy again", r.Recovered, r.Total)
+	title := fmt.Sprintf("SpO₂: mass failure over, %d of %s recovered", r.Recovered, plural(r.Total, "URL", "URLs"))
 	body := fmt.Sprintf("The mass failure lasted %s.", Duration(r.Lasted))
 	if r.Removed > 0 {
-		body += fmt.Sprintf(" %d URLs were removed meanwhile.", r.Removed)
+		body += fmt.Sprintf(" %d of its URLs %s removed meanwhile.", r.Removed, plural0(r.Removed, "was", "were"))
 	}
-	if still == 0 {
-		body += " Every URL still registered is healthy."
-	} else {
-		body += fmt.Sprintf(" *Still failing: %d* (%s); each will be announced when it recovers.", still, Counts(r.StillByState))
+	if still > 0 {
+		body += fmt.Sprintf(" %d of them had not recovered when it ended (%s); each will be announced when it recovers.",
+			still, Counts(r.StillByState))
+	}
+	if r.Now != nil {
+		body += " " + fleetNow(r.Now)
 	}
 	blocks := []Block{header(title), section(escape(body))}
 	lines := []string{title + ". " + strings.ReplaceAll(body, "*", "")}
-	blocks, lines = appendSample(blocks, lines, r.Still, still, "Still failing")
+	blocks, lines = appendSample(blocks, lines, r.Still, still, "Not recovered when it ended")
 	return Message{Text: fallback(lines), Blocks: blocks}
+}
+
+// fleetNow says how many registered URLs are failing, from counts per state;
+// it says they are all healthy only when every one is.
+func fleetNow(counts map[health.State]int) string {
+	registered, failing := 0, 0
+	failingBy := make(map[health.State]int)
+	for s, n := range counts {
+		registered += n
+		if s.Failing() && n > 0 {
+			failing += n
+			failingBy[s] = n
+		}
+	}
+	switch {
+	case registered == 0:
+		return "No URL is registered now."
+	case failing > 0:
+		return fmt.Sprintf("*Failing now: %d of %s* (%s).", failing, plural(registered, "registered URL", "registered URLs"),
+			Counts(failingBy))
+	case registered == 1 && counts[health.Healthy] == 1:
+		return "The only registered URL is healthy now."
+	case registered == 1:
+		return fmt.Sprintf("The only registered URL is not failing now (%s).", Counts(counts))
+	case counts[health.Healthy] == registered:
+		return fmt.Sprintf("All %d registered URLs are healthy now.", registered)
+	}
+	return fmt.Sprintf("None of the %d registered URLs is failing now (%s).", registered, Counts(counts))
+}
+
+// plural renders n with the singular or plural noun: "1 change", "3 changes".
+func plural(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural0(n, one, many))
+}
+
+// plural0 picks the singular or plural word for n.
+func plural0(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func appendSample(blocks []Block, lines []string, sample []Event, total int, label string) ([]Block, []string) {

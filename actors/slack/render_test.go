@@ -66,6 +66,14 @@ func TestLine(t *testing.T) {
 			Event{URL: "http://x/h", State: health.Unreachable, Previous: health.Pending, Error: "dial tcp: connection refused", At: at},
 			":black_circle: *unreachable* `http://x/h` dial tcp: connection refused · first verdict",
 			"UNREACHABLE http://x/h dial tcp: connection refused · first verdict"},
+		{"state found at start-up",
+			Event{URL: "http://x/h", State: health.Unhealthy, Code: 502, At: at.Add(-90 * time.Second), Restored: true},
+			":red_circle: *unhealthy* `http://x/h` HTTP 502 · since 2026-11-21 09:58:30 UTC, state found at start-up",
+			"UNHEALTHY http://x/h HTTP 502 · since 2026-11-21 09:58:30 UTC, state found at start-up"},
+		{"state found at start-up, start unknown",
+			Event{URL: "http://x/h", State: health.Healthy, Restored: true},
+			":large_green_circle: *healthy* `http://x/h` · state found at start-up",
+			"HEALTHY http://x/h · state found at start-up"},
 		{"recovery with unknown start",
 			Event{URL: "http://x/h", State: health.Healthy, Previous: health.Unreachable, At: at},
 			":large_green_circle: *healthy* `http://x/h` · was unreachable",
@@ -112,7 +120,8 @@ func TestLimits(t *testing.T) {
 		{"mass failure", MassFailure{Failed: 100000, Registered: 100001, Window: 5 * time.Second,
 			ByState: map[health.State]int{health.Unreachable: 100000}, Sample: many}.Message()},
 		{"mass recovery", MassRecovery{Total: 100000, Recovered: 99900, Removed: 3, Lasted: time.Hour,
-			StillByState: map[health.State]int{health.Unhealthy: 97}, Still: many}.Message()},
+			StillByState: map[health.State]int{health.Unhealthy: 97}, Still: many,
+			Now: map[health.State]int{health.Healthy: 99_000, health.Unhealthy: 1_000}}.Message()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,16 +150,84 @@ func TestBatchContent(t *testing.T) {
 		{URL: "http://c/h", State: health.Unhealthy, Previous: health.Healthy, Code: 500, At: at},
 	}
 	m := Batch(evs, Folded{Count: 812, ByState: map[health.State]int{health.Healthy: 12, health.Unhealthy: 800}})
-	if got, want := m.Blocks[0].Text.Text, "SpO₂: 1 unreachable, 802 unhealthy, 12 healthy"; got != want {
+	if got, want := m.Blocks[0].Text.Text, "SpO₂: 815 changes: 1 unreachable, 802 unhealthy, 12 healthy"; got != want {
 		t.Errorf("header %q, want %q", got, want)
 	}
 	if n := len(m.Blocks); n != 1+3+1 {
 		t.Errorf("%d blocks, want 5", n)
 	}
-	if last := m.Blocks[len(m.Blocks)-1].Text.Text; !strings.Contains(last, "…and 812 more changes") {
-		t.Errorf("fold line %q", last)
+	want := "SpO₂: 815 changes: 1 unreachable, 802 unhealthy, 12 healthy\n" +
+		"UNHEALTHY http://a/h HTTP 503 · was healthy\n" +
+		"UNREACHABLE http://b/h timeout after 5s · was healthy\n" +
+		"UNHEALTHY http://c/h HTTP 500 · was healthy\n" +
+		"…and 812 more changes (800 unhealthy, 12 healthy), not listed because too many changes were waiting for Slack"
+	if m.Text != want {
+		t.Errorf("fallback text\n%s\nwant\n%s", m.Text, want)
 	}
-	if !strings.HasPrefix(m.Text, "SpO₂: 1 unreachable, 802 unhealthy, 12 healthy\nUNHEALTHY http://a/h HTTP 503") {
-		t.Errorf("fallback text %q", m.Text)
+	if one := Batch(evs[:1], Folded{}); one.Text[:strings.IndexByte(one.Text, '\n')] != "SpO₂: 1 change: 1 unhealthy" {
+		t.Errorf("one-event header: %q", one.Text)
 	}
+}
+
+func TestMassFailureWording(t *testing.T) {
+	m := MassFailure{Failed: 25, Registered: 40, Window: 5 * time.Second,
+		ByState: map[health.State]int{health.Unreachable: 25}}.Message()
+	want := "*This is most likely the network or SpO₂'s own side, not 25 endpoints at once.* 25 URLs (62% of 40 registered) " +
+		"turned failing within 5s. Check SpO₂'s host, its DNS resolver and the network path to the targets. " +
+		"Until the mass failure is over, further failures and the recoveries of these URLs are not announced one by one; " +
+		"one message will say when it is over."
+	if got := m.Blocks[1].Text.Text; got != want {
+		t.Errorf("body\n%s\nwant\n%s", got, want)
+	}
+	if got := m.Text; got != "SpO₂: 25 of 40 URLs failed at once — most likely the network or SpO₂'s own side (25 unreachable)" {
+		t.Errorf("fallback %q", got)
+	}
+}
+
+// A recovery notice says how many registered URLs are failing when it is
+// sent, and that all are healthy only when every one is.
+func TestMassRecoveryWording(t *testing.T) {
+	still := []Event{{URL: "http://10.0.0.22/h", State: health.Unreachable, Previous: health.Healthy, Error: "timeout"}}
+	base := MassRecovery{Total: 25, Recovered: 24, Lasted: 42 * time.Second,
+		StillByState: map[health.State]int{health.Unreachable: 1}, Still: still}
+	tests := []struct {
+		name string
+		rec  MassRecovery
+		want string
+	}{
+		{"others failing", with(base, func(r *MassRecovery) {
+			r.Now = map[health.State]int{health.Healthy: 36, health.Unreachable: 3, health.Unhealthy: 1}
+		}),
+			"SpO₂: mass failure over, 24 of 25 URLs recovered. The mass failure lasted 42s. 1 of them had not recovered when it ended " +
+				"(1 unreachable); each will be announced when it recovers. Failing now: 4 of 40 registered URLs (3 unreachable, 1 unhealthy).\n" +
+				"UNREACHABLE http://10.0.0.22/h timeout · was healthy"},
+		{"all healthy", MassRecovery{Total: 25, Recovered: 23, Removed: 2, Lasted: 90 * time.Second,
+			Now: map[health.State]int{health.Healthy: 38, health.Pending: 0, health.Unhealthy: 0}},
+			"SpO₂: mass failure over, 23 of 25 URLs recovered. The mass failure lasted 1m 30s. 2 of its URLs were removed meanwhile. " +
+				"All 38 registered URLs are healthy now."},
+		{"pending is not healthy", MassRecovery{Total: 20, Recovered: 20, Lasted: time.Second,
+			Now: map[health.State]int{health.Healthy: 38, health.Pending: 2}},
+			"SpO₂: mass failure over, 20 of 20 URLs recovered. The mass failure lasted 1s. " +
+				"None of the 40 registered URLs is failing now (38 healthy, 2 pending)."},
+		{"one removed, nothing left", MassRecovery{Total: 20, Recovered: 19, Removed: 1, Lasted: time.Second,
+			Now: map[health.State]int{health.Healthy: 0}},
+			"SpO₂: mass failure over, 19 of 20 URLs recovered. The mass failure lasted 1s. 1 of its URLs was removed meanwhile. " +
+				"No URL is registered now."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.rec.Message()
+			if m.Text != tc.want {
+				t.Errorf("fallback\n%s\nwant\n%s", m.Text, tc.want)
+			}
+			if err := Validate(m); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func with(r MassRecovery, f func(*MassRecovery)) MassRecovery {
+	f(&r)
+	return r
 }

@@ -2,78 +2,34 @@ package engine
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/spo2/spo2/actors/slack/slacktest"
 )
-
-// fakeSlack is a local HTTP server standing in for a Slack incoming webhook:
-// it records every body and answers 500 while failing is set.
-type fakeSlack struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	bodies  []string
-	failing bool
-	refused int
-}
-
-func newFakeSlack(t *testing.T) *fakeSlack {
-	f := &fakeSlack{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.failing {
-			f.refused++
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		f.bodies = append(f.bodies, string(b))
-		_, _ = io.WriteString(w, "ok")
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeSlack) setFailing(v bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failing = v
-}
-
-func (f *fakeSlack) received() ([]string, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.bodies...), f.refused
-}
 
 // TestSlackThroughTheBinary wires the real binary to a fake Slack: a failing
 // target is announced once, with its password masked, after Slack recovers
 // from 500s; its recovery is announced; a restart announces nothing again.
 func TestSlackThroughTheBinary(t *testing.T) {
-	slack := newFakeSlack(t)
-	slack.setFailing(true)
+	slack := slacktest.NewServer(t, "/services/T0/B0/secret")
+	slack.Set(slacktest.Fail)
 	tg := newTarget(t, modeFail)
-	p := startSpo2(t, "SLACK_HOOK_URL="+slack.srv.URL+"/services/T0/B0/secret",
+	p := startSpo2(t, "SLACK_HOOK_URL="+slack.URL,
 		"SLACK_BATCH_WINDOW=200ms", "FAILURE_THRESHOLD=1")
 	watched := strings.Replace(tg.URL("/health"), "http://", "http://ops:hunter2@", 1)
 	put(t, p, watched, []byte(`{"customer":42}`), http.StatusCreated, "interval", "1s", "timeout", "500ms")
 
 	eventually(t, 10*time.Second, "Slack refused at least one post", func() bool {
-		_, refused := slack.received()
-		return refused > 0
+		return len(slack.Attempts()) > 0
 	})
-	slack.setFailing(false)
+	slack.Set(slacktest.OK)
 	eventually(t, 15*time.Second, "the unhealthy URL announced after Slack recovered", func() bool {
-		bodies, _ := slack.received()
-		return len(bodies) >= 1
+		return len(slack.Bodies()) >= 1
 	})
-	bodies, _ := slack.received()
-	first := bodies[0]
+	first := slack.Bodies()[0]
 	var msg struct {
 		Text   string            `json:"text"`
 		Blocks []json.RawMessage `json:"blocks"`
@@ -93,11 +49,11 @@ func TestSlackThroughTheBinary(t *testing.T) {
 
 	tg.set(modeOK)
 	eventually(t, 15*time.Second, "the recovery announced", func() bool {
-		bodies, _ := slack.received()
-		return len(bodies) >= 2 && strings.Contains(bodies[len(bodies)-1], "healthy")
+		bodies := slack.Bodies()
+		return len(bodies) >= 2 && strings.Contains(bodies[len(bodies)-1], ":large_green_circle: *healthy*")
 	})
 
-	before, _ := slack.received()
+	before := slack.Bodies()
 	if _, err := p.Stop(10 * time.Second); err != nil {
 		t.Fatalf("stopping spo2: %v", err)
 	}
@@ -109,7 +65,7 @@ func TestSlackThroughTheBinary(t *testing.T) {
 	// Two more batch windows and probes: still nothing new to say.
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
-		if after, _ := slack.received(); len(after) != len(before) {
+		if after := slack.Bodies(); len(after) != len(before) {
 			t.Fatalf("restart re-announced an unchanged state: %s", after[len(after)-1])
 		}
 		time.Sleep(50 * time.Millisecond)
