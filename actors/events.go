@@ -79,7 +79,9 @@ type Registered struct {
 func (Registered) EventType() string { return TypeRegistered }
 
 // AppendJSON appends {"type":"registered","record":{…}}.
-func (e Registered) AppendJSON(b []byte) []byte { return appendRecordEvent(b, TypeRegistered, &e.Record) }
+func (e Registered) AppendJSON(b []byte) []byte {
+	return appendRecordEvent(b, TypeRegistered, &e.Record)
+}
 
 // Removed says a URL is no longer watched.
 type Removed struct {
