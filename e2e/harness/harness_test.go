@@ -118,6 +118,7 @@ func TestFakeSlack(t *testing.T) {
 		{SlackOK, "", 200},
 		{SlackError, "", 500},
 		{SlackRateLimited, "7", 429},
+		{SlackBadRequest, "", 400},
 	}
 	for _, tc := range tests {
 		f.Answer(tc.answer, tc.retryAfter)
@@ -139,11 +140,11 @@ func TestFakeSlack(t *testing.T) {
 		t.Error("a hanging fake Slack answered")
 	}
 	posts := f.Posts()
-	if len(posts) != 4 || posts[3].Status != 0 || posts[0].Path != "/services/T0/B0/secret" || string(posts[0].Body) != `{"text":"hi"}` {
+	if len(posts) != 5 || posts[4].Status != 0 || posts[0].Path != "/services/T0/B0/secret" || string(posts[0].Body) != `{"text":"hi"}` {
 		t.Fatalf("posts %+v", posts)
 	}
-	if d, r := f.Delivered(), f.Refused(); len(d) != 1 || r != 2 {
-		t.Fatalf("delivered %d refused %d, want 1 and 2", len(d), r)
+	if d, r := f.Delivered(), f.Refused(); len(d) != 1 || r != 3 {
+		t.Fatalf("delivered %d refused %d, want 1 and 3", len(d), r)
 	}
 }
 

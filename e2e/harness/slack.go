@@ -17,6 +17,7 @@ const (
 	SlackOK          SlackAnswer = iota // 200 "ok"
 	SlackError                          // 500 "internal_error"
 	SlackRateLimited                    // 429 "rate_limited" with Retry-After
+	SlackBadRequest                     // 400 "invalid_blocks"
 	SlackHang                           // no answer until the request or the fake ends
 )
 
@@ -30,7 +31,8 @@ type SlackPost struct {
 }
 
 // FakeSlack is a Slack incoming webhook on 127.0.0.1: it records every
-// request it receives, in order, and answers as told (200 "ok" until then).
+// request it receives, in order, and answers as told (200 "ok" until then):
+// 500, 429 with Retry-After, 400, or no answer at all.
 // It is closed at the test's cleanup, which also ends held requests.
 type FakeSlack struct {
 	t       testing.TB
@@ -92,7 +94,7 @@ func (f *FakeSlack) Delivered() []SlackPost {
 	return out
 }
 
-// Refused counts the posts answered with an error status (500 or 429).
+// Refused counts the posts answered with an error status (500, 429, 400).
 func (f *FakeSlack) Refused() int {
 	n := 0
 	for _, p := range f.Posts() {
@@ -118,6 +120,8 @@ func (f *FakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		post.Status = http.StatusInternalServerError
 	case SlackRateLimited:
 		post.Status = http.StatusTooManyRequests
+	case SlackBadRequest:
+		post.Status = http.StatusBadRequest
 	}
 	f.posts = append(f.posts, post)
 	n := len(f.posts)
@@ -139,6 +143,8 @@ func (f *FakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", retry)
 		}
 		http.Error(w, "rate_limited", http.StatusTooManyRequests)
+	case SlackBadRequest:
+		http.Error(w, "invalid_blocks", http.StatusBadRequest)
 	case SlackHang:
 		select {
 		case <-r.Context().Done():
