@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
+	"github.com/spo2/spo2/e2e/harness"
 	"github.com/spo2/spo2/persistence"
 )
 
@@ -98,18 +97,6 @@ func (e *engine) register(t *testing.T, items ...RegisterItem) RegisterReply {
 	return res.(RegisterReply)
 }
 
-// waitFor polls cond until it holds, failing after 5s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitEvent returns the first event for which match is true, failing after 5s.
 func (e *engine) waitEvent(t *testing.T, what string, match func(Event) bool) Event {
 	t.Helper()
@@ -133,28 +120,15 @@ func statusOf(url string, state health.State) func(Event) bool {
 	}
 }
 
-type testTarget struct {
-	*httptest.Server
-	code atomic.Int32
-	hits atomic.Int32
-}
-
-func newTarget(t *testing.T) *testTarget {
-	tg := &testTarget{}
-	tg.code.Store(200)
-	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.hits.Add(1)
-		w.WriteHeader(int(tg.code.Load()))
-	}))
-	t.Cleanup(tg.Close)
-	return tg
-}
+// newTarget starts a target on 127.0.0.1 answering 200 until its Code is
+// changed.
+func newTarget(t *testing.T) *harness.Target { return harness.NewTarget(t, harness.AnswerCode) }
 
 func TestRegisterIsDurableBeforeReplyAndProbes(t *testing.T) {
 	e := startEngine(t, nil, "")
 	tg := newTarget(t)
-	tg.code.Store(503)
-	reply := e.register(t, RegisterItem{URL: tg.URL, Data: json.RawMessage(`{"customer":42}`)})
+	tg.Code.Store(503)
+	reply := e.register(t, RegisterItem{URL: tg.URL("/"), Data: json.RawMessage(`{"customer":42}`)})
 	if reply.Err != nil || !reply.Results[0].Created {
 		t.Fatalf("reply %+v, want created", reply)
 	}
@@ -162,24 +136,24 @@ func TestRegisterIsDurableBeforeReplyAndProbes(t *testing.T) {
 	if err != nil || len(all) != 1 || string(all[0].Reg.Data) != `{"customer":42}` {
 		t.Fatalf("store after reply holds %+v (err %v): registration not durable before the reply", all, err)
 	}
-	e.waitEvent(t, "registered", func(ev Event) bool { r, ok := ev.(Registered); return ok && r.New && r.Record.URL == tg.URL })
-	ev := e.waitEvent(t, "unhealthy", statusOf(tg.URL, health.Unhealthy)).(StatusChanged)
+	e.waitEvent(t, "registered", func(ev Event) bool { r, ok := ev.(Registered); return ok && r.New && r.Record.URL == tg.URL("/") })
+	ev := e.waitEvent(t, "unhealthy", statusOf(tg.URL("/"), health.Unhealthy)).(StatusChanged)
 	if ev.Previous != health.Pending || ev.Code != 503 {
 		t.Fatalf("status event %+v, want pending→unhealthy 503", ev)
 	}
-	if st := e.model.Get(tg.URL).Status(); st.State != health.Unhealthy || st.Code != 503 {
+	if st := e.model.Get(tg.URL("/")).Status(); st.State != health.Unhealthy || st.Code != 503 {
 		t.Fatalf("read model status %+v, want unhealthy 503", st)
 	}
-	tg.code.Store(200)
-	e.waitEvent(t, "healthy", statusOf(tg.URL, health.Healthy))
+	tg.Code.Store(200)
+	e.waitEvent(t, "healthy", statusOf(tg.URL("/"), health.Healthy))
 }
 
 func TestUpdateKeepsOneCheckerAndAppliesSettings(t *testing.T) {
 	e := startEngine(t, nil, "")
 	tg := newTarget(t)
-	e.register(t, RegisterItem{URL: tg.URL, Data: json.RawMessage(`1`)})
+	e.register(t, RegisterItem{URL: tg.URL("/"), Data: json.RawMessage(`1`)})
 	expect204 := health.MustParseExpect("204")
-	reply := e.register(t, RegisterItem{URL: tg.URL, Data: json.RawMessage(`2`), Overrides: health.Overrides{Expect: &expect204}})
+	reply := e.register(t, RegisterItem{URL: tg.URL("/"), Data: json.RawMessage(`2`), Overrides: health.Overrides{Expect: &expect204}})
 	if reply.Results[0].Created {
 		t.Fatal("second registration of the same URL reported as created")
 	}
@@ -187,7 +161,7 @@ func TestUpdateKeepsOneCheckerAndAppliesSettings(t *testing.T) {
 		t.Fatalf("update not applied: %+v", reply.Results[0].Record)
 	}
 	// With expect=204, the target's 200 is unhealthy: the new settings reached the checker.
-	e.waitEvent(t, "unhealthy under new expect", statusOf(tg.URL, health.Unhealthy))
+	e.waitEvent(t, "unhealthy under new expect", statusOf(tg.URL("/"), health.Unhealthy))
 	// One checker per URL.
 	if n := testutil.ToFloat64(e.metrics.URLCheckers); n != 1 {
 		t.Fatalf("spo2_url_checkers %v for one URL", n)
@@ -213,20 +187,20 @@ func TestInvalidSettingsAreRefusedAndChangeNothing(t *testing.T) {
 func TestRemoveStopsCheckerAndSilencesIt(t *testing.T) {
 	e := startEngine(t, nil, "")
 	tg := newTarget(t)
-	e.register(t, RegisterItem{URL: tg.URL, Data: json.RawMessage(`{"k":"v"}`)})
-	e.waitEvent(t, "healthy", statusOf(tg.URL, health.Healthy))
-	res, err := e.system.Root.RequestFuture(e.supervisor, Remove{URL: tg.URL}, 5*time.Second).Result()
+	e.register(t, RegisterItem{URL: tg.URL("/"), Data: json.RawMessage(`{"k":"v"}`)})
+	e.waitEvent(t, "healthy", statusOf(tg.URL("/"), health.Healthy))
+	res, err := e.system.Root.RequestFuture(e.supervisor, Remove{URL: tg.URL("/")}, 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := res.(RemoveReply); !r.Found || string(r.Data) != `{"k":"v"}` {
 		t.Fatalf("remove reply %+v", r)
 	}
-	e.waitEvent(t, "removed", func(ev Event) bool { r, ok := ev.(Removed); return ok && r.URL == tg.URL && r.Reason == "deleted" })
-	if e.model.Get(tg.URL) != nil {
+	e.waitEvent(t, "removed", func(ev Event) bool { r, ok := ev.(Removed); return ok && r.URL == tg.URL("/") && r.Reason == "deleted" })
+	if e.model.Get(tg.URL("/")) != nil {
 		t.Fatal("removed URL still in the read model")
 	}
-	res, _ = e.system.Root.RequestFuture(e.supervisor, Remove{URL: tg.URL}, 5*time.Second).Result()
+	res, _ = e.system.Root.RequestFuture(e.supervisor, Remove{URL: tg.URL("/")}, 5*time.Second).Result()
 	if res.(RemoveReply).Found {
 		t.Fatal("second removal found the URL")
 	}
@@ -252,23 +226,23 @@ func (p *panicOnFirstSave) SaveStatus(url string, st health.Status) {
 
 func TestPanickingCheckerRestartsAloneAndKeepsItsRegistration(t *testing.T) {
 	crashing, steady := newTarget(t), newTarget(t)
-	saver := &panicOnFirstSave{url: crashing.URL}
+	saver := &panicOnFirstSave{url: crashing.URL("/")}
 	e := startEngine(t, nil, "", func(c *SupervisorConfig) {
 		saver.StatusSaver = c.Checkers.Statuses
 		c.Checkers.Statuses = saver
 	})
-	e.register(t, RegisterItem{URL: crashing.URL, Data: json.RawMessage(`"mine"`)},
-		RegisterItem{URL: steady.URL, Data: json.RawMessage(`null`)})
+	e.register(t, RegisterItem{URL: crashing.URL("/"), Data: json.RawMessage(`"mine"`)},
+		RegisterItem{URL: steady.URL("/"), Data: json.RawMessage(`null`)})
 	// The first verdict of crashing is saved, and the save panics.
-	waitFor(t, "a restart after the panic", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
+	harness.Eventually(t, 5*time.Second, "a restart after the panic", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
 	// After the restart the checker probes again, with its registration intact.
-	before := crashing.hits.Load()
-	crashing.code.Store(503)
-	e.waitEvent(t, "unhealthy after restart", statusOf(crashing.URL, health.Unhealthy))
-	if crashing.hits.Load() <= before {
+	before := crashing.Requests.Load()
+	crashing.Code.Store(503)
+	e.waitEvent(t, "unhealthy after restart", statusOf(crashing.URL("/"), health.Unhealthy))
+	if crashing.Requests.Load() <= before {
 		t.Fatal("restarted checker does not probe")
 	}
-	if d := e.model.Get(crashing.URL).Registration().Data; string(d) != `"mine"` {
+	if d := e.model.Get(crashing.URL("/")).Registration().Data; string(d) != `"mine"` {
 		t.Fatalf("registration lost in restart: data %s", d)
 	}
 	if e.model.Len() != 2 {
@@ -341,12 +315,12 @@ func TestStaleResultOfACrashedCheckerIsDropped(t *testing.T) {
 	timers.failNext.Store(true)
 	twoSeconds := 2 * time.Second
 	e.register(t, RegisterItem{URL: u, Data: json.RawMessage(`null`), Overrides: health.Overrides{Interval: &twoSeconds}})
-	waitFor(t, "the checker's restart", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
+	harness.Eventually(t, 5*time.Second, "the checker's restart", func() bool { return testutil.ToFloat64(e.metrics.ActorRestarts) >= 1 })
 
 	close(prober.release)
 	<-prober.returned
 	entry := e.model.Get(u)
-	waitFor(t, "the stale result to be dropped", func() bool {
+	harness.Eventually(t, 5*time.Second, "the stale result to be dropped", func() bool {
 		return testutil.ToFloat64(e.metrics.ProbeResultsDropped) >= 1 || entry.Status().State != health.Healthy
 	})
 	if st := entry.Status(); st.State != health.Healthy {
@@ -356,17 +330,17 @@ func TestStaleResultOfACrashedCheckerIsDropped(t *testing.T) {
 
 func TestRestartResumesPersistedState(t *testing.T) {
 	tg := newTarget(t)
-	tg.code.Store(503)
-	r := health.Registration{URL: tg.URL, Data: json.RawMessage(`null`), Probe: fastSettings}
+	tg.Code.Store(503)
+	r := health.Registration{URL: tg.URL("/"), Data: json.RawMessage(`null`), Probe: fastSettings}
 	was := time.Now().Add(-time.Hour)
 	e := startEngine(t, []persistence.Loaded{{Reg: r, Status: &health.Status{State: health.Unhealthy, Code: 503, Since: was}}}, "")
 	// Shown at once, before any probe.
-	if st := e.model.Get(tg.URL).Status(); st.State != health.Unhealthy {
+	if st := e.model.Get(tg.URL("/")).Status(); st.State != health.Unhealthy {
 		t.Fatalf("restored state %s, want unhealthy", st.State)
 	}
 	// The first fresh verdict equals the persisted one: no event. Then a change is.
-	tg.code.Store(200)
-	ev := e.waitEvent(t, "healthy", statusOf(tg.URL, health.Healthy)).(StatusChanged)
+	tg.Code.Store(200)
+	ev := e.waitEvent(t, "healthy", statusOf(tg.URL("/"), health.Healthy)).(StatusChanged)
 	if ev.Previous != health.Unhealthy || !ev.PreviousSince.Equal(was) {
 		t.Fatalf("event %+v, want previous unhealthy since %v", ev, was)
 	}

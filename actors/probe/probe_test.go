@@ -15,44 +15,8 @@ import (
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/e2e/harness"
 )
-
-// rawServer answers every connection with fn, for targets that do not speak
-// proper HTTP.
-func rawServer(t *testing.T, fn func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				_, _ = c.Read(buf) // the request
-				fn(c)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
-}
-
-func closedPortURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/"
-}
 
 func TestProbeOutcomes(t *testing.T) {
 	var redirectTargetHits atomic.Int32
@@ -113,14 +77,10 @@ func TestProbeOutcomes(t *testing.T) {
 		servers[name] = s.URL + "/"
 	}
 	servers["auth-given"] = strings.Replace(servers["auth"], "http://", "http://ops:s3cret@", 1)
-	servers["refused"] = closedPortURL(t)
-	servers["reset"] = rawServer(t, func(c net.Conn) {
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // RST instead of FIN
-		}
-	})
-	servers["eof"] = rawServer(t, func(c net.Conn) {})
-	servers["garbage"] = rawServer(t, func(c net.Conn) { _, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n") })
+	servers["refused"] = harness.ClosedPortURL(t, "/")
+	servers["reset"] = harness.RawServer(t, harness.ResetConnection)
+	servers["eof"] = harness.RawServer(t, func(net.Conn) {})
+	servers["garbage"] = harness.GarbageURL(t, "/")
 	tlsSrv := httptest.NewTLSServer(handlers["ok"])
 	defer tlsSrv.Close()
 	servers["tls-untrusted"] = tlsSrv.URL + "/"

@@ -212,7 +212,7 @@ func TestRenderBenchReal(t *testing.T) {
 	p := startSpo2(t)
 	items := make([]map[string]any, n)
 	for i := range items {
-		items[i] = map[string]any{"url": fmt.Sprintf("%s/t/%d", tg.srv.URL, i), "interval": "5s", "timeout": "1s", "failure_threshold": 1,
+		items[i] = map[string]any{"url": tg.URL(fmt.Sprintf("/t/%d", i)), "interval": "5s", "timeout": "1s", "failure_threshold": 1,
 			"data": map[string]any{"customer": 1000 + i, "index": fmt.Sprintf("idx-%d", i%97)}}
 	}
 	body, _ := json.Marshal(items)
@@ -238,7 +238,7 @@ func TestRenderBenchReal(t *testing.T) {
 	t.Logf("real spo2, probing 2,000 URLs/s with no state change, scrolling: %+v", st)
 	for _, code := range []int{http.StatusServiceUnavailable, http.StatusOK} {
 		for i := range n {
-			tg.set(strconv.Itoa(i), code)
+			tg.SetPathCode("/t/"+strconv.Itoa(i), code)
 		}
 		st := evalJS[frameStats](t, ctx, fmt.Sprintf(measureJS, 6000, true))
 		t.Logf("real spo2, every URL turning %d within 5 s, scrolling: %+v", code, st)

@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,108 +17,31 @@ import (
 	"github.com/spo2/spo2/e2e/harness"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	binDir    string
-)
+// spo2 is the binary under test, built on first use.
+var spo2 harness.Binary
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	spo2.Remove()
 	os.Exit(code)
 }
 
-// binary builds the spo2 binary once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "spo2-dashboard-")
-		if buildErr == nil {
-			binPath, buildErr = harness.Build(binDir)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build spo2: %v", buildErr)
-	}
-	return binPath
-}
-
-// targets is a farm of health endpoints on loopback whose answers the test
-// switches: /t/NAME answers 200 until set otherwise.
-type targets struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	code map[string]int
-}
-
-func newTargets(t *testing.T) *targets {
-	tg := &targets{code: map[string]int{}}
-	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(r.URL.Path, "/t/")
-		tg.mu.Lock()
-		code, ok := tg.code[name]
-		tg.mu.Unlock()
-		if !ok {
-			code = http.StatusOK
-		}
-		w.WriteHeader(code)
-		fmt.Fprintf(w, "%s %d\n", name, code)
-	}))
-	t.Cleanup(tg.srv.Close)
-	return tg
-}
-
-func (tg *targets) set(name string, code int) {
-	tg.mu.Lock()
-	tg.code[name] = code
-	tg.mu.Unlock()
-}
-
-func (tg *targets) url(name string) string { return tg.srv.URL + "/t/" + name }
-
-// startSpo2 runs the real binary with a temp store; it is stopped at the end.
+// startSpo2 runs the real binary with a temp store; it is stopped and
+// checked at the end. See harness.StartT.
 func startSpo2(t *testing.T, env ...string) *harness.Process {
 	t.Helper()
-	p, err := harness.Start(context.Background(), harness.Options{Bin: binary(t), TempDir: t.TempDir(), Env: env})
-	if err != nil {
-		t.Fatalf("start spo2: %v", err)
-	}
-	t.Cleanup(func() {
-		select {
-		case <-p.Exited():
-		default:
-			if _, err := p.Stop(10 * time.Second); err != nil {
-				t.Errorf("stop spo2: %v", err)
-			}
-		}
-		if t.Failed() {
-			t.Logf("spo2 logs:\n%s", p.Logs())
-		}
-	})
-	return p
+	return harness.StartT(t, spo2.Path(t), env...)
 }
+
+// newTargets starts a farm of health endpoints on loopback: /t/NAME answers
+// 200 until tg.SetPathCode("/t/NAME", code) says otherwise.
+func newTargets(t *testing.T) *harness.Target { return harness.NewTarget(t, harness.Healthy) }
 
 // api sends one request to spo2 and returns the status code and body.
 func api(t *testing.T, p *harness.Process, method, pathAndQuery, body string, header ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, p.URL(pathAndQuery), strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, pathAndQuery, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	r := harness.Do(t, http.DefaultClient, method, p.URL(pathAndQuery), []byte(body), header...)
+	return r.Code, string(r.Body)
 }
 
 // register PUTs u with fast probe settings and data as its custom data.
@@ -165,8 +84,8 @@ func TestDashboardLive(t *testing.T) {
 	names := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
 	var all []string
 	for i, n := range names {
-		register(t, p, tg.url(n), map[string]any{"customer": "cust-" + n, "index": i})
-		all = append(all, tg.url(n))
+		register(t, p, tg.URL("/t/"+n), map[string]any{"customer": "cust-" + n, "index": i})
+		all = append(all, tg.URL("/t/"+n))
 	}
 
 	// GET / (no url) leads to the dashboard.
@@ -181,14 +100,14 @@ func TestDashboardLive(t *testing.T) {
 	waitJS(t, ctx, "custom data and code shown",
 		fmt.Sprintf(`(() => { const r = document.querySelector('tr.r[data-url=' + CSS.escape(%s) + ']');
 		  return r && r.querySelector('td.data').textContent.includes('customer=cust-alpha') &&
-		    r.querySelector('td.result').textContent === 'HTTP 200' && /ms$/.test(r.querySelector('td.lat').textContent) })()`, jsString(tg.url("alpha"))),
+		    r.querySelector('td.result').textContent === 'HTTP 200' && /ms$/.test(r.querySelector('td.lat').textContent) })()`, jsString(tg.URL("/t/alpha"))),
 		5*time.Second)
 	waitJS(t, ctx, "count buttons", `document.getElementById('n-healthy').textContent === '6' && document.getElementById('n-all').textContent === '6'`, 5*time.Second)
 
 	// A target turning 503 turns its row unhealthy, first in the table, and
 	// the title counts it; no reload.
-	tg.set("bravo", http.StatusServiceUnavailable)
-	bravo := tg.url("bravo")
+	tg.SetPathCode("/t/bravo", http.StatusServiceUnavailable)
+	bravo := tg.URL("/t/bravo")
 	waitJS(t, ctx, "bravo unhealthy", rowState(bravo)+` === 'unhealthy'`, 10*time.Second)
 	waitJS(t, ctx, "bravo first with its code, title counting it",
 		fmt.Sprintf(`(() => { const r = document.querySelector('tr.r');
@@ -210,23 +129,21 @@ func TestDashboardLive(t *testing.T) {
 	run(t, ctx, "text filter", 10*time.Second,
 		chromedp.Focus(chromedp.CSS(`#q`)),
 		chromedp.KeyEvent("cust-delta"))
-	waitJS(t, ctx, "only delta shown", renderedAre(tg.url("delta"))+` && document.activeElement.id === 'q'`, 5*time.Second)
+	waitJS(t, ctx, "only delta shown", renderedAre(tg.URL("/t/delta"))+` && document.activeElement.id === 'q'`, 5*time.Second)
 	run(t, ctx, "text filter on URL", 10*time.Second, chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("/t/ech"))
-	waitJS(t, ctx, "only echo shown", renderedAre(tg.url("echo")), 5*time.Second)
+	waitJS(t, ctx, "only echo shown", renderedAre(tg.URL("/t/echo")), 5*time.Second)
 	run(t, ctx, "clear text filter", 10*time.Second, chromedp.KeyEvent(kb.Escape))
 	waitJS(t, ctx, "every URL shown again", renderedAre(all...)+` && document.getElementById('q').value === ''`, 5*time.Second)
 
 	// A removed URL disappears.
-	charlie := tg.url("charlie")
+	charlie := tg.URL("/t/charlie")
 	if code, body := api(t, p, http.MethodDelete, "/?url="+url.QueryEscape(charlie), ""); code != http.StatusOK {
 		t.Fatalf("DELETE charlie: %d %s", code, body)
 	}
 	waitJS(t, ctx, "charlie gone", rowState(charlie)+` === undefined && spo2.rows() === 5`, 10*time.Second)
 
 	// An unreachable URL shows its error kind.
-	closed := httptest.NewServer(http.NotFoundHandler())
-	gone := closed.URL + "/t/gone"
-	closed.Close()
+	gone := harness.ClosedPortURL(t, "/t/gone")
 	register(t, p, gone, map[string]any{"customer": "cust-gone"})
 	waitJS(t, ctx, "unreachable row", rowState(gone)+` === 'unreachable'`, 10*time.Second)
 	waitJS(t, ctx, "refused shown", fmt.Sprintf(`document.querySelector('tr.r[data-url=' + CSS.escape(%s) + '] td.result').textContent.includes('refused')`, jsString(gone)), 5*time.Second)
@@ -261,17 +178,15 @@ func TestDashboardLive(t *testing.T) {
 		`spo2.conn === 'reconnecting' && !spo2.synced && document.getElementById('conn').offsetParent !== null && document.getElementById('conn-text').textContent.startsWith('Reconnecting') && document.title.startsWith('⟳')`,
 		10*time.Second)
 	screenshot(t, ctx, "reconnecting.png")
-	tg.set("bravo", http.StatusOK)
-	tg.set("echo", http.StatusInternalServerError)
-	if err := p.Restart(context.Background()); err != nil {
-		t.Fatalf("restart spo2: %v", err)
-	}
-	golf := tg.url("golf")
+	tg.SetPathCode("/t/bravo", http.StatusOK)
+	tg.SetPathCode("/t/echo", http.StatusInternalServerError)
+	harness.RestartT(t, p)
+	golf := tg.URL("/t/golf")
 	register(t, p, golf, map[string]any{"customer": "cust-golf"})
 	waitJS(t, ctx, "resynced after restart", `spo2.synced && spo2.connects >= 2 && spo2.conn === 'live' && spo2.rows() === 7`, 20*time.Second)
 	waitJS(t, ctx, "current data after restart",
 		rowState(golf)+` !== undefined && `+rowState(charlie)+` === undefined && `+
-			rowState(bravo)+` === 'healthy' && `+rowState(tg.url("echo"))+` === 'unhealthy'`, 15*time.Second)
+			rowState(bravo)+` === 'healthy' && `+rowState(tg.URL("/t/echo"))+` === 'unhealthy'`, 15*time.Second)
 	waitJS(t, ctx, "title after restart", `document.title.includes('2 failing')`, 5*time.Second)
 	screenshot(t, ctx, "after-restart.png")
 }
@@ -283,7 +198,7 @@ func TestDashboardToken(t *testing.T) {
 	tg := newTargets(t)
 	const token = "s3cret-token"
 	p := startSpo2(t, "API_TOKEN="+token)
-	register(t, p, tg.url("alpha"), map[string]any{"customer": "cust-alpha"}, "Authorization", "Bearer "+token)
+	register(t, p, tg.URL("/t/alpha"), map[string]any{"customer": "cust-alpha"}, "Authorization", "Bearer "+token)
 
 	// The page itself holds no data and must load without the token (a
 	// browser cannot add an Authorization header to a navigation); the data

@@ -108,7 +108,7 @@ func TestRestartSIGTERM(t *testing.T) {
 			t.Errorf("%s: snapshot state %q after restart, want healthy (persisted)", u, snap[u].Status.State)
 			continue
 		}
-		c.cursor = 0 // events of different URLs may come in any order
+		c.Rewind() // events of different URLs may come in any order
 		ev := c.next(t, 10*time.Second, "status event of "+u, func(e event) bool { return e.Type == "status" && e.URL == u })
 		if ev.State != "unhealthy" || ev.Previous != "healthy" {
 			t.Errorf("%s: first status event after restart %v, want unhealthy from healthy", u, ev)

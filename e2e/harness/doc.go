@@ -1,0 +1,20 @@
+// Package harness is SpO₂'s one test kit, for end-to-end tests, browser
+// tests, unit tests and the load harness alike:
+//
+//   - process.go, build.go, testprocess.go: build the real spo2 binary once,
+//     start it on kernel-chosen loopback ports with a temp DB_PATH, stop,
+//     kill, restart it, read its logs, and check it exited cleanly without a
+//     data race report;
+//   - targets.go: health endpoints on 127.0.0.1 whose behaviour the test
+//     switches (healthy, 503, any code, hang, slow body, endless body,
+//     connection reset, redirect), raw non-HTTP servers and closed ports;
+//   - slack.go: a fake Slack incoming webhook that records every post and
+//     answers 200, 500, 429 with Retry-After, or hangs;
+//   - wsclient.go, shapes.go, request.go: a WebSocket client collecting
+//     SpO₂ events, the API's JSON shapes, one-shot HTTP requests;
+//   - poll.go: waiting for a condition with a deadline;
+//   - buffer.go: a byte buffer safe for concurrent writers.
+//
+// Everything listens on 127.0.0.1 only, and everything a test starts is
+// stopped at its cleanup.
+package harness

@@ -1,0 +1,182 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestFindStartLine(t *testing.T) {
+	tests := []struct {
+		name string
+		logs string
+		want startLine
+		ok   bool
+	}{
+		{"text handler line",
+			"time=2026-11-30T12:00:00.000Z level=INFO msg=\"store loaded\" path=/tmp/db\n" +
+				"time=2026-11-30T12:00:00.100Z level=INFO msg=\"spo2 started\" http=127.0.0.1:41711 ws=127.0.0.1:36153 urls=0 tls=false slack=false auth=false\n",
+			startLine{HTTP: "127.0.0.1:41711", WS: "127.0.0.1:36153"}, true},
+		{"tls on, quoted values",
+			`time=x level=INFO msg="spo2 started" http="[::1]:8443" ws=127.0.0.1:9 tls=true`,
+			startLine{HTTP: "[::1]:8443", WS: "127.0.0.1:9", TLS: true}, true},
+		{"another message", `time=x level=INFO msg="spo2 starting" http=127.0.0.1:1 ws=127.0.0.1:2`, startLine{}, false},
+		{"no ws address", `time=x level=INFO msg="spo2 started" http=127.0.0.1:1`, startLine{}, false},
+		{"a panic", "panic: boom\n\ngoroutine 1 [running]:\n", startLine{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := findStartLine(tc.logs)
+			if got != tc.want || ok != tc.ok {
+				t.Fatalf("findStartLine = %+v, %v; want %+v, %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestClosedPortRefuses(t *testing.T) {
+	u := ClosedPortURL(t, "/x")
+	_, err := http.Get(u)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("GET %s: %v, want connection refused", u, err)
+	}
+}
+
+func TestTargetModes(t *testing.T) {
+	tg := NewTarget(t, Healthy)
+	client := &http.Client{Timeout: 2 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, error) {
+		r, err := Send(client, http.MethodGet, tg.URL(path), nil)
+		return r.Code, err
+	}
+	tests := []struct {
+		mode TargetMode
+		code int
+		fail bool
+	}{
+		{Healthy, 200, false},
+		{Failing, 503, false},
+		{AnswerCode, 204, false},
+		{Redirect, 302, false},
+		{ResetConn, 0, true},
+		{Hang, 0, true}, // the client's timeout
+	}
+	tg.Code.Store(204)
+	for _, tc := range tests {
+		tg.Set(tc.mode)
+		code, err := get("/h")
+		if code != tc.code || (err != nil) != tc.fail {
+			t.Errorf("mode %d: %d %v, want %d (error %v)", tc.mode, code, err, tc.code, tc.fail)
+		}
+	}
+	tg.Set(Healthy)
+	tg.SetPathCode("/t/b", 500)
+	if code, _ := get("/t/b"); code != 500 {
+		t.Errorf("path code: %d, want 500", code)
+	}
+	// A GET on a reset kept-alive connection is retried once by the client.
+	if n := tg.Requests.Load(); n < int64(len(tests))+1 {
+		t.Errorf("Requests = %d, want at least %d", n, len(tests)+1)
+	}
+	if tg.LongestHold() < time.Second {
+		t.Errorf("LongestHold = %s after a request held until the client's 2 s timeout", tg.LongestHold())
+	}
+}
+
+func TestGarbageURL(t *testing.T) {
+	u := GarbageURL(t, "/health")
+	addr := strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/health")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "SSH-2.0") {
+		t.Fatalf("garbage server answered %q", b)
+	}
+}
+
+func TestFakeSlack(t *testing.T) {
+	f := NewFakeSlack(t)
+	post := func() (*http.Response, error) {
+		return http.Post(f.HookURL("secret"), "application/json", strings.NewReader(`{"text":"hi"}`))
+	}
+	tests := []struct {
+		answer     SlackAnswer
+		retryAfter string
+		code       int
+	}{
+		{SlackOK, "", 200},
+		{SlackError, "", 500},
+		{SlackRateLimited, "7", 429},
+		{SlackBadRequest, "", 400},
+	}
+	for _, tc := range tests {
+		f.Answer(tc.answer, tc.retryAfter)
+		resp, err := post()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || resp.Header.Get("Retry-After") != tc.retryAfter {
+			t.Errorf("answer %d: %d Retry-After %q, want %d %q", tc.answer, resp.StatusCode, resp.Header.Get("Retry-After"), tc.code, tc.retryAfter)
+		}
+	}
+	f.Answer(SlackHang, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.HookURL("secret"), strings.NewReader(`{}`))
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Error("a hanging fake Slack answered")
+	}
+	posts := f.Posts()
+	if len(posts) != 5 || posts[4].Status != 0 || posts[0].Path != "/services/T0/B0/secret" || string(posts[0].Body) != `{"text":"hi"}` {
+		t.Fatalf("posts %+v", posts)
+	}
+	if d, r := f.Delivered(), f.Refused(); len(d) != 1 || r != 3 {
+		t.Fatalf("delivered %d refused %d, want 1 and 3", len(d), r)
+	}
+}
+
+func TestPoll(t *testing.T) {
+	n := 0
+	if !Poll(time.Second, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Fatalf("Poll stopped after %d calls", n)
+	}
+	start := time.Now()
+	if Poll(50*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Poll reported a condition that never held")
+	}
+	if time.Since(start) < 50*time.Millisecond {
+		t.Fatal("Poll gave up before its timeout")
+	}
+}
+
+func TestBufferChanged(t *testing.T) {
+	var b Buffer
+	changed := b.Changed()
+	select {
+	case <-changed:
+		t.Fatal("Changed closed before any write")
+	default:
+	}
+	_, _ = io.WriteString(&b, "x")
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Changed not closed by a write")
+	}
+	if b.String() != "x" {
+		t.Fatalf("String = %q", b.String())
+	}
+}
