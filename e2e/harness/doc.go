@@ -8,12 +8,13 @@
 //   - targets.go: health endpoints on 127.0.0.1 whose behaviour the test
 //     switches (healthy, 503, any code, hang, slow body, endless body,
 //     connection reset, redirect), raw non-HTTP servers and closed ports;
-//   - slack.go: a fake Slack incoming webhook that records every post and
-//     answers 200, 500, 429 with Retry-After, or hangs;
 //   - wsclient.go, shapes.go, request.go: a WebSocket client collecting
 //     SpO₂ events, the API's JSON shapes, one-shot HTTP requests;
 //   - poll.go: waiting for a condition with a deadline;
 //   - buffer.go: a byte buffer safe for concurrent writers.
+//
+// The fake Slack incoming webhook lives beside the code it fakes, in
+// actors/slack/slacktest, as net/http/httptest does for net/http.
 //
 // Everything listens on 127.0.0.1 only, and everything a test starts is
 // stopped at its cleanup.

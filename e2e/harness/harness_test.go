@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -102,49 +101,6 @@ func TestGarbageURL(t *testing.T) {
 	b, _ := io.ReadAll(c)
 	if !strings.HasPrefix(string(b), "SSH-2.0") {
 		t.Fatalf("garbage server answered %q", b)
-	}
-}
-
-func TestFakeSlack(t *testing.T) {
-	f := NewFakeSlack(t)
-	post := func() (*http.Response, error) {
-		return http.Post(f.HookURL("secret"), "application/json", strings.NewReader(`{"text":"hi"}`))
-	}
-	tests := []struct {
-		answer     SlackAnswer
-		retryAfter string
-		code       int
-	}{
-		{SlackOK, "", 200},
-		{SlackError, "", 500},
-		{SlackRateLimited, "7", 429},
-		{SlackBadRequest, "", 400},
-	}
-	for _, tc := range tests {
-		f.Answer(tc.answer, tc.retryAfter)
-		resp, err := post()
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.code || resp.Header.Get("Retry-After") != tc.retryAfter {
-			t.Errorf("answer %d: %d Retry-After %q, want %d %q", tc.answer, resp.StatusCode, resp.Header.Get("Retry-After"), tc.code, tc.retryAfter)
-		}
-	}
-	f.Answer(SlackHang, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.HookURL("secret"), strings.NewReader(`{}`))
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-		t.Error("a hanging fake Slack answered")
-	}
-	posts := f.Posts()
-	if len(posts) != 5 || posts[4].Status != 0 || posts[0].Path != "/services/T0/B0/secret" || string(posts[0].Body) != `{"text":"hi"}` {
-		t.Fatalf("posts %+v", posts)
-	}
-	if d, r := f.Delivered(), f.Refused(); len(d) != 1 || r != 3 {
-		t.Fatalf("delivered %d refused %d, want 1 and 3", len(d), r)
 	}
 }
 
