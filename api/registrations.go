@@ -220,17 +220,25 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 // would quietly turn a raw 0xFF into U+FFFD), and it may hold only the known
 // fields.
 func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
-	if !utf8.Valid(m) {
-		var named struct {
+	// named is the item's URL as well as it can be read, for the report.
+	named := func() actors.RegisterItem {
+		var n struct {
 			URL string `json:"url"`
 		}
-		_ = json.Unmarshal(m, &named)
-		return actors.RegisterItem{URL: named.URL}, errors.New("item is not valid UTF-8 (a raw byte such as 0xFF); JSON text must be UTF-8")
+		_ = json.Unmarshal(m, &n)
+		return actors.RegisterItem{URL: n.URL}
+	}
+	if !utf8.Valid(m) {
+		return named(), errors.New("item is not valid UTF-8 (a raw byte such as 0xFF); JSON text must be UTF-8")
 	}
 	var b bulkItem
 	dec := json.NewDecoder(bytes.NewReader(m))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
+		if msg := err.Error(); strings.Contains(msg, "unknown field") {
+			return named(), fmt.Errorf("%s (an item knows url, data, interval, timeout, failure_threshold, success_threshold, expect)",
+				strings.TrimPrefix(msg, "json: "))
+		}
 		return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	item := actors.RegisterItem{URL: b.URL}

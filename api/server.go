@@ -10,7 +10,6 @@ package api
 import (
 	"bufio"
 	"crypto/subtle"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -240,6 +239,6 @@ func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	b, _ := json.Marshal(map[string]string{"error": msg})
+	b, _ := health.MarshalJSON(map[string]string{"error": msg})
 	writeRawJSON(w, code, b)
 }
