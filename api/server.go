@@ -1,10 +1,12 @@
-// Package api serves SpO₂'s HTTP API (SPEC §3), its WebSocket stream (§4),
+// Package api serves SpO₂'s HTTP API and WebSocket stream (docs/api.md),
 // /metrics, /healthz and the dashboard files.
 //
 // Every error answer is a JSON object {"error": "…"} with a fitting status.
 // Request bodies are read as JSON whatever their Content-Type says. Reads come
 // from the read model; writes go to the supervisor actor, which answers only
-// once they are durable.
+// once they are durable. Query strings are strict (an unknown, repeated or
+// unparsable parameter is a 400), HEAD is served wherever GET is, and
+// redirects are relative so that SpO₂ works under a reverse proxy's sub-path.
 package api
 
 import (
@@ -132,7 +134,14 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	profiles := jsonErrors(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		switch strings.TrimPrefix(req.URL.Path, "/debug/pprof") {
+		item := strings.TrimPrefix(req.URL.Path, "/debug/pprof")
+		if req.Method == http.MethodHead && (item == "/profile" || item == "/trace") {
+			// Headers only: no need to record for seconds to send nothing.
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		switch item {
 		case "/cmdline":
 			pprof.Cmdline(w, req)
 		case "/profile":

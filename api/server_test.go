@@ -156,6 +156,7 @@ func TestHeadWhereverGet(t *testing.T) {
 	}{
 		{"/all", 200}, {"/healthz", 200}, {"/metrics", 200}, {"/ui/", 200}, {"/ui/app.js", 200},
 		{"/", 302}, {"/ui", 301}, {"/status?" + watched, 404}, {"/?" + watched, 404}, {"/ws", 426},
+		{"/debug/pprof/", 200}, {"/debug/pprof/profile?seconds=30", 200},
 	} {
 		res, err := client.Head(srv.URL + tc.target)
 		if err != nil {

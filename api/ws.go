@@ -26,7 +26,7 @@ const wsWriteDeadline = 10 * time.Second
 // maxClientFrame bounds a frame a client may send (clients only answer pings).
 const maxClientFrame = 4 << 10
 
-// WSServer streams events to WebSocket clients (SPEC §4). Each client gets a
+// WSServer streams events to WebSocket clients (docs/api.md). Each client gets a
 // snapshot (one "snapshot" event per URL, then "synced"), then every event as
 // it happens; every frame is a text frame holding a JSON array. A client whose
 // queue fills up is cut (close code 1008) and may reconnect for a fresh
