@@ -46,7 +46,7 @@ var settings = []setting{
 	{"SLACK_HOOK_URL", "", "Slack incoming-webhook URL (unset: Slack off)"},
 	{"DB_PATH", "spo2.db", "Badger directory"},
 	{"PROBE_INTERVAL", "10s", "default interval between probes"},
-	{"PROBE_TIMEOUT", "5s", "default probe timeout"},
+	{"PROBE_TIMEOUT", "5s", "default probe timeout (unset: 5s capped to half the interval)"},
 	{"FAILURE_THRESHOLD", "3", "consecutive failures before a healthy URL turns failing"},
 	{"SUCCESS_THRESHOLD", "1", "consecutive successes before a failing URL turns healthy"},
 	{"SLACK_BATCH_SIZE", "40", "most events in one Slack message (1-40)"},
@@ -69,16 +69,19 @@ func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env
 func loadConfig(args []string) (config, error) {
 	fs := flag.NewFlagSet("spo2", flag.ContinueOnError)
 	raw := make(map[string]*string, len(settings))
+	given := make(map[string]bool, len(settings))
 	for _, s := range settings {
 		v := s.def
 		if e, ok := os.LookupEnv(s.env); ok {
 			v = e
+			given[s.env] = true
 		}
 		raw[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	fs.Visit(func(f *flag.Flag) { given[strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))] = true })
 	p := parser{raw: raw}
 	c := config{
 		HTTPAddr:     p.addr("HTTP_LISTEN_ADDR"),
@@ -91,6 +94,9 @@ func loadConfig(args []string) (config, error) {
 			FailureThreshold: p.intIn("FAILURE_THRESHOLD", 1, 100),
 			SuccessThreshold: p.intIn("SUCCESS_THRESHOLD", 1, 100),
 			Expect:           health.DefaultExpect,
+			// Without PROBE_TIMEOUT the built-in timeout is capped to half
+			// of each URL's interval, so PROBE_INTERVAL=2s alone works.
+			TimeoutDerived: !given["PROBE_TIMEOUT"],
 		},
 		SlackBatchSize: p.intIn("SLACK_BATCH_SIZE", 1, 40),
 		SlackWindow:    p.duration("SLACK_BATCH_WINDOW"),
@@ -113,7 +119,13 @@ func loadConfig(args []string) (config, error) {
 			return c, fmt.Errorf("SLACK_HOOK_URL (%d characters, not shown): not an absolute http(s) URL", len(c.SlackHookURL))
 		}
 	}
-	if err := c.Defaults.Validate(); err != nil {
+	// A configured PROBE_TIMEOUT must fit PROBE_INTERVAL as it is; the
+	// built-in one is capped to fit.
+	defaults := c.Defaults
+	if defaults.TimeoutDerived {
+		defaults = defaults.Effective()
+	}
+	if err := defaults.Validate(); err != nil {
 		return c, fmt.Errorf("PROBE_INTERVAL=%s PROBE_TIMEOUT=%s: %v", c.Defaults.Interval, c.Defaults.Timeout, err)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,8 +66,10 @@ type Supervisor struct {
 	previous *Supervisor  // the incarnation before a restart, if any
 }
 
-// RegisterItem is one URL to register or update. Data is the custom data (a
-// JSON value, never nil: "null" for none); Overrides change its settings.
+// RegisterItem is one URL to register or update. Data is the custom data, a
+// JSON value; nil means none given: a new URL gets null, an existing one
+// keeps its data. Overrides change its settings (see Overrides.Resolve). An
+// item that changes nothing is not written and sends no Registered event.
 type RegisterItem struct {
 	URL       string
 	Data      json.RawMessage
@@ -119,7 +122,11 @@ type pendingItem struct {
 	prev    *health.Registration
 	url     string
 	created bool
-	resIdx  int
+	// unchanged marks a register item identical to the durable registration
+	// prev: it is answered with prev's record and neither written nor
+	// announced.
+	unchanged bool
+	resIdx    int
 }
 
 // NewSupervisorProps returns the props of the supervisor actor. The
@@ -191,15 +198,29 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 	for i, it := range msg.Items {
 		prev := s.latest[it.URL]
 		reg := &health.Registration{URL: it.URL, Data: it.Data, CreatedAt: now, UpdatedAt: now}
-		if prev == nil {
-			reg.Probe = it.Overrides.Apply(s.cfg.Defaults)
-		} else {
-			reg.Probe = it.Overrides.Apply(prev.Probe)
+		var prevProbe *health.Settings
+		if prev != nil {
+			prevProbe = &prev.Probe
 			reg.CreatedAt = prev.CreatedAt
+			if reg.Data == nil {
+				reg.Data = prev.Data // no data given: keep it
+			}
 		}
+		if reg.Data == nil {
+			reg.Data = json.RawMessage("null")
+		}
+		reg.Probe = it.Overrides.Resolve(prevProbe, s.cfg.Defaults)
 		if err := reg.Probe.Validate(); err != nil {
 			results[i].Err = fmt.Errorf("%w: %v", ErrInvalidSettings, err)
 			continue
+		}
+		if prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) {
+			if e := s.cfg.Model.Get(it.URL); e != nil && e.Registration() == prev {
+				// Nothing changes and the registration is durable: nothing to
+				// write, no event, updated_at stays.
+				items = append(items, pendingItem{prev: prev, url: it.URL, unchanged: true, resIdx: i})
+				continue
+			}
 		}
 		s.latest[it.URL] = reg
 		items = append(items, pendingItem{reg: reg, prev: prev, url: it.URL, created: prev == nil, resIdx: i})
@@ -238,7 +259,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		// Nothing of this write is durable: forget it, unless a later change
 		// to the same URL has replaced it since.
 		for _, it := range c.items {
-			if cur := s.latest[it.url]; cur == it.reg {
+			if cur := s.latest[it.url]; cur == it.reg && !it.unchanged {
 				if it.prev == nil {
 					delete(s.latest, it.url)
 				} else {
@@ -264,7 +285,13 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		return
 	}
 	now := time.Now().UTC()
+	changed := 0
 	for _, it := range c.items {
+		if it.unchanged {
+			c.results[it.resIdx] = ItemResult{Record: s.currentRecord(it.prev, now)}
+			continue
+		}
+		changed++
 		entry := s.cfg.Model.Put(it.reg, &health.Status{State: health.Pending, Since: now})
 		if pid, ok := s.checkers[it.url]; ok {
 			if it.prev != nil && !it.prev.Probe.SameSchedule(it.reg.Probe) {
@@ -277,11 +304,20 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
-	if len(c.items) > 0 {
+	if changed > 0 {
 		s.fitHosts()
-		s.cfg.Log.Info("urls registered", "count", len(c.items))
+		s.cfg.Log.Info("urls registered", "count", changed)
 	}
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
+}
+
+// currentRecord is the record of an unchanged registration reg: its
+// read-model entry's, or reg with a pending status if the entry is gone.
+func (s *Supervisor) currentRecord(reg *health.Registration, now time.Time) health.Record {
+	if e := s.cfg.Model.Get(reg.URL); e != nil {
+		return e.Record()
+	}
+	return health.NewRecord(reg, &health.Status{State: health.Pending, Since: now})
 }
 
 // Ready asks whether start-up is done; the supervisor responds with the

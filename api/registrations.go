@@ -3,12 +3,15 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -25,7 +28,10 @@ const askTimeout = 30 * time.Second
 // parameter, the dashboard.
 func (s *Server) getRoot(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if _, ok := r.URL.Query()["url"]; !ok {
-		http.Redirect(w, r, "ui/", http.StatusFound)
+		// Set by hand: http.Redirect would turn "ui/" into "/ui/", which
+		// breaks behind a reverse proxy that serves SpO₂ on a sub-path.
+		w.Header().Set("Location", "ui/")
+		w.WriteHeader(http.StatusFound)
 		return
 	}
 	e, ok := s.lookup(w, r)
@@ -59,9 +65,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*readmodel.Entr
 }
 
 // all serves GET /all: every record, sorted by URL, streamed.
-func (s *Server) all(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	refs := s.deps.Model.Snapshot()
+func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	refs := s.deps.Model.Snapshot()
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteByte('[')
@@ -97,7 +107,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	reply, err := s.register([]actors.RegisterItem{{URL: u, Data: data, Overrides: overrides}})
+	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides}})
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -120,7 +130,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	res, err := s.deps.Root.RequestFuture(s.deps.Supervisor, actors.Remove{URL: u}, askTimeout).Result()
+	res, err := s.ask(r.Context(), actors.Remove{URL: u})
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "removal not confirmed: "+err.Error())
 		return
@@ -165,6 +175,10 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		writeError(w, http.StatusBadRequest, "body must hold one JSON array")
 		return
 	}
+	if raw == nil {
+		writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}, not null")
+		return
+	}
 	if len(raw) > MaxBulkItems {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items; the limit is %d per request", len(raw), MaxBulkItems))
 		return
@@ -182,7 +196,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		indexes = append(indexes, i)
 	}
 	if len(items) > 0 {
-		reply, err := s.register(items)
+		reply, err := s.register(r.Context(), items)
 		if err != nil {
 			writeError(w, http.StatusServiceUnavailable, err.Error())
 			return
@@ -198,14 +212,33 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 			}
 		}
 	}
+	sort.Slice(out.Errors, func(i, j int) bool { return out.Errors[i].Index < out.Errors[j].Index })
 	writeJSON(w, http.StatusOK, out)
 }
 
+// parseBulkItem checks one bulk item. Its bytes must be UTF-8 (encoding/json
+// would quietly turn a raw 0xFF into U+FFFD), and it may hold only the known
+// fields.
 func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
+	// named is the item's URL as well as it can be read, for the report.
+	named := func() actors.RegisterItem {
+		var n struct {
+			URL string `json:"url"`
+		}
+		_ = json.Unmarshal(m, &n)
+		return actors.RegisterItem{URL: n.URL}
+	}
+	if !utf8.Valid(m) {
+		return named(), errors.New("item is not valid UTF-8 (a raw byte such as 0xFF); JSON text must be UTF-8")
+	}
 	var b bulkItem
 	dec := json.NewDecoder(bytes.NewReader(m))
-	dec.UseNumber()
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
+		if msg := err.Error(); strings.Contains(msg, "unknown field") {
+			return named(), fmt.Errorf("%s (an item knows url, data, interval, timeout, failure_threshold, success_threshold, expect)",
+				strings.TrimPrefix(msg, "json: "))
+		}
 		return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	item := actors.RegisterItem{URL: b.URL}
@@ -215,11 +248,13 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 	if len(b.Data) > MaxDataBytes {
 		return item, fmt.Errorf("data is larger than %d bytes", MaxDataBytes)
 	}
-	data, berr := compactJSON(b.Data)
-	if berr != nil {
-		return item, errors.New(berr.msg)
+	if b.Data != nil { // no "data" field: an existing URL keeps its data
+		data, berr := compactJSON(b.Data)
+		if berr != nil {
+			return item, errors.New(berr.msg)
+		}
+		item.Data = data
 	}
-	item.Data = data
 	o, err := b.overrides()
 	if err != nil {
 		return item, err
@@ -229,8 +264,8 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 }
 
 // register asks the supervisor and waits for the durable answer.
-func (s *Server) register(items []actors.RegisterItem) (actors.RegisterReply, error) {
-	res, err := s.deps.Root.RequestFuture(s.deps.Supervisor, actors.Register{Items: items}, askTimeout).Result()
+func (s *Server) register(ctx context.Context, items []actors.RegisterItem) (actors.RegisterReply, error) {
+	res, err := s.ask(ctx, actors.Register{Items: items})
 	if err != nil {
 		return actors.RegisterReply{}, fmt.Errorf("registration not confirmed: %w", err)
 	}
@@ -239,4 +274,27 @@ func (s *Server) register(items []actors.RegisterItem) (actors.RegisterReply, er
 		return reply, fmt.Errorf("registration failed, nothing was saved: %w", reply.Err)
 	}
 	return reply, nil
+}
+
+// ask sends msg to the supervisor and waits for its answer, at most
+// askTimeout, and no longer than ctx lives: a client that went away does not
+// hold its request open. The change may still land after that (a retry is
+// harmless); the helper goroutine ends when the answer or the timeout comes.
+func (s *Server) ask(ctx context.Context, msg any) (any, error) {
+	f := s.deps.Root.RequestFuture(s.deps.Supervisor, msg, askTimeout)
+	type answer struct {
+		res any
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := f.Result()
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("request ended before the answer: %w", context.Cause(ctx))
+	}
 }

@@ -1,16 +1,17 @@
-// Package api serves SpO₂'s HTTP API (SPEC §3), its WebSocket stream (§4),
+// Package api serves SpO₂'s HTTP API and WebSocket stream (docs/api.md),
 // /metrics, /healthz and the dashboard files.
 //
 // Every error answer is a JSON object {"error": "…"} with a fitting status.
 // Request bodies are read as JSON whatever their Content-Type says. Reads come
 // from the read model; writes go to the supervisor actor, which answers only
-// once they are durable.
+// once they are durable. Query strings are strict (an unknown, repeated or
+// unparsable parameter is a 400), HEAD is served wherever GET is, and
+// redirects are relative so that SpO₂ works under a reverse proxy's sub-path.
 package api
 
 import (
 	"bufio"
 	"crypto/subtle"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,8 @@ const (
 	MaxDataBytes = 64 << 10
 	MaxBulkBytes = 8 << 20
 	MaxBulkItems = 10_000
+	// MaxDataDepth is how deeply custom data may nest arrays and objects.
+	MaxDataDepth = 64
 )
 
 // Config tunes the API.
@@ -93,32 +96,52 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, http.StatusInternalServerError, "internal error")
 	}
 
-	route := func(method, path, name string, h httprouter.Handle) {
-		r.Handle(method, path, s.instrument(name, s.authorize(path, h)))
+	// route registers h for method and path, and for HEAD too when method
+	// is GET; known lists the query parameters it accepts.
+	route := func(method, path, name string, known []string, h httprouter.Handle) {
+		h = s.instrument(name, s.authorize(path, strictQuery(known, h)))
+		r.Handle(method, path, h)
+		if method == http.MethodGet {
+			r.Handle(http.MethodHead, path, h)
+		}
 	}
-	route(http.MethodGet, "/", "get", s.getRoot)
-	route(http.MethodPut, "/", "put", s.put)
-	route(http.MethodDelete, "/", "delete", s.delete)
-	route(http.MethodGet, "/all", "all", s.all)
-	route(http.MethodGet, "/status", "status", s.status)
-	route(http.MethodPost, "/bulk", "bulk", s.bulk)
-	route(http.MethodGet, "/ws", "ws", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	route(http.MethodGet, "/", "get", paramsURL, s.getRoot)
+	route(http.MethodPut, "/", "put", paramsPut, s.put)
+	route(http.MethodDelete, "/", "delete", paramsURL, s.delete)
+	route(http.MethodGet, "/all", "all", paramsNone, s.all)
+	route(http.MethodGet, "/status", "status", paramsURL, s.status)
+	route(http.MethodPost, "/bulk", "bulk", paramsNone, s.bulk)
+	route(http.MethodGet, "/ws", "ws", paramsWS, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 		s.WS.ServeHTTP(w, req)
 	})
-	route(http.MethodGet, "/healthz", "healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	route(http.MethodGet, "/healthz", "healthz", paramsNone, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	metricsHandler := promhttp.HandlerFor(s.deps.Metrics.Registry, promhttp.HandlerOpts{})
-	route(http.MethodGet, "/metrics", "metrics", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	metricsHandler := jsonErrors(promhttp.HandlerFor(s.deps.Metrics.Registry, promhttp.HandlerOpts{}))
+	route(http.MethodGet, "/metrics", "metrics", paramsNone, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 		metricsHandler.ServeHTTP(w, req)
 	})
 	if s.deps.UI != nil {
-		route(http.MethodGet, "/ui/*filepath", "ui", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
-			s.deps.UI.ServeHTTP(w, req)
+		ui := jsonErrors(s.deps.UI)
+		route(http.MethodGet, "/ui", "ui", paramsNone, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+			// Relative, like every redirect: behind a reverse proxy on a
+			// sub-path the browser resolves it against the path it used.
+			w.Header().Set("Location", "ui/")
+			w.WriteHeader(http.StatusMovedPermanently)
+		})
+		route(http.MethodGet, "/ui/*filepath", "ui", paramsNone, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+			ui.ServeHTTP(w, req)
 		})
 	}
-	route(http.MethodGet, "/debug/pprof/*item", "pprof", func(w http.ResponseWriter, req *http.Request, p httprouter.Params) {
-		switch p.ByName("item") {
+	profiles := jsonErrors(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		item := strings.TrimPrefix(req.URL.Path, "/debug/pprof")
+		if req.Method == http.MethodHead && (item == "/profile" || item == "/trace") {
+			// Headers only: no need to record for seconds to send nothing.
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		switch item {
 		case "/cmdline":
 			pprof.Cmdline(w, req)
 		case "/profile":
@@ -130,8 +153,11 @@ func (s *Server) Handler() http.Handler {
 		default:
 			pprof.Index(w, req)
 		}
+	}))
+	route(http.MethodGet, "/debug/pprof/*item", "pprof", paramsProfiles, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+		profiles.ServeHTTP(w, req)
 	})
-	return r
+	return limitHeaders(r)
 }
 
 // authorize enforces the API token on every route but /healthz and the
@@ -143,7 +169,7 @@ func (s *Server) authorize(path string, h httprouter.Handle) httprouter.Handle {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		if _, hasURL := r.URL.Query()["url"]; path == "/" && r.Method == http.MethodGet && !hasURL {
+		if _, hasURL := r.URL.Query()["url"]; path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !hasURL {
 			h(w, r, p) // the dashboard redirect
 			return
 		}
@@ -156,14 +182,24 @@ func (s *Server) authorize(path string, h httprouter.Handle) httprouter.Handle {
 	}
 }
 
-// tokenOK checks the bearer token, or the token query parameter when
-// allowQuery is set (browsers cannot set headers on a WebSocket).
+// tokenOK checks the bearer token (the scheme matched in any case, as HTTP
+// wants), or the token query parameter when allowQuery is set (browsers
+// cannot set headers on a WebSocket).
 func tokenOK(token string, r *http.Request, allowQuery bool) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got, ok := bearer(r.Header.Get("Authorization"))
 	if !ok && allowQuery {
 		got, ok = r.URL.Query().Get("token"), true
 	}
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" value.
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
 }
 
 // instrument counts requests by route and status code.
@@ -212,6 +248,6 @@ func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	b, _ := json.Marshal(map[string]string{"error": msg})
+	b, _ := health.MarshalJSON(map[string]string{"error": msg})
 	writeRawJSON(w, code, b)
 }

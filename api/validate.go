@@ -65,6 +65,9 @@ func checkURL(raw string) error {
 	if u.Hostname() == "" {
 		return fmt.Errorf("url %q has no host", raw)
 	}
+	if strings.HasSuffix(u.Host, ":") {
+		return fmt.Errorf("url %q has an empty port (drop the colon or give a port)", raw)
+	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("url %q has an invalid port %q", raw, p)
@@ -74,11 +77,15 @@ func checkURL(raw string) error {
 }
 
 // readData reads a body of at most MaxDataBytes as one JSON value, whatever
-// the Content-Type. An empty body is null. The value is returned compacted.
+// the Content-Type, and returns it compacted. An empty body (or only white
+// space) returns nil: no data given.
 func readData(w http.ResponseWriter, r *http.Request) (json.RawMessage, *badRequest) {
 	body, berr := readBody(w, r, MaxDataBytes)
 	if berr != nil {
 		return nil, berr
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
 	}
 	return compactJSON(body)
 }
@@ -104,11 +111,42 @@ func compactJSON(b []byte) (json.RawMessage, *badRequest) {
 	if !utf8.Valid(b) {
 		return nil, invalid("body is not valid UTF-8, so not valid JSON")
 	}
+	if deeper(b, MaxDataDepth) {
+		return nil, invalid("data is nested more than %d levels deep (arrays and objects); the limit is %d", MaxDataDepth, MaxDataDepth)
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {
 		return nil, invalid("body is not valid JSON: %v", err)
 	}
 	return json.RawMessage(buf.Bytes()), nil
+}
+
+// deeper reports whether the JSON text b nests arrays and objects more than
+// limit levels deep. Brackets inside strings do not count.
+func deeper(b []byte, limit int) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > limit {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 // settingsFromQuery reads optional per-URL settings from the query string.
@@ -171,15 +209,17 @@ func parseThreshold(name, v string) (*int, error) {
 	return &n, nil
 }
 
-// bulkItem is one element of a POST /bulk array.
+// bulkItem is one element of a POST /bulk array. Data is nil when the item
+// has no "data" field (an existing URL keeps its data) and "null" when it
+// says null. Thresholds must be JSON numbers.
 type bulkItem struct {
-	URL              string          `json:"url"`
-	Data             json.RawMessage `json:"data"`
-	Interval         *string         `json:"interval"`
-	Timeout          *string         `json:"timeout"`
-	FailureThreshold *json.Number    `json:"failure_threshold"`
-	SuccessThreshold *json.Number    `json:"success_threshold"`
-	Expect           *string         `json:"expect"`
+	URL              string           `json:"url"`
+	Data             json.RawMessage  `json:"data"`
+	Interval         *string          `json:"interval"`
+	Timeout          *string          `json:"timeout"`
+	FailureThreshold *json.RawMessage `json:"failure_threshold"`
+	SuccessThreshold *json.RawMessage `json:"success_threshold"`
+	Expect           *string          `json:"expect"`
 }
 
 // overrides converts the item's optional settings, reporting the first bad one.
@@ -191,11 +231,18 @@ func (b bulkItem) overrides() (health.Overrides, error) {
 	if b.Timeout != nil {
 		q.Set("timeout", *b.Timeout)
 	}
-	if b.FailureThreshold != nil {
-		q.Set("failure_threshold", b.FailureThreshold.String())
-	}
-	if b.SuccessThreshold != nil {
-		q.Set("success_threshold", b.SuccessThreshold.String())
+	for _, t := range []struct {
+		name string
+		raw  *json.RawMessage
+	}{{"failure_threshold", b.FailureThreshold}, {"success_threshold", b.SuccessThreshold}} {
+		if t.raw == nil {
+			continue
+		}
+		var n json.Number
+		if len(*t.raw) == 0 || (*t.raw)[0] == '"' || json.Unmarshal(*t.raw, &n) != nil {
+			return health.Overrides{}, fmt.Errorf("%s %s is not a JSON number (write 3, not \"3\")", t.name, *t.raw)
+		}
+		q.Set(t.name, n.String())
 	}
 	if b.Expect != nil {
 		q.Set("expect", *b.Expect)

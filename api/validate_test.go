@@ -27,6 +27,8 @@ func TestCheckURL(t *testing.T) {
 		{"http://host:0/", false},
 		{"http://ho st/", false},
 		{"http://host/\x00", false},
+		{"http://127.0.0.1:/", false},
+		{"http://[::1]:/", false},
 		{"http://h/" + strings.Repeat("a", MaxURLLength), false},
 	}
 	for _, tc := range tests {
@@ -79,6 +81,8 @@ func TestCompactJSON(t *testing.T) {
 		{`{"a":`, "", false},
 		{`index=movies`, "", false},
 		{`{} {}`, "", false},
+		{strings.Repeat("[", MaxDataDepth) + strings.Repeat("]", MaxDataDepth), strings.Repeat("[", MaxDataDepth) + strings.Repeat("]", MaxDataDepth), true},
+		{strings.Repeat("[", MaxDataDepth+1) + strings.Repeat("]", MaxDataDepth+1), "", false},
 	}
 	for _, tc := range tests {
 		got, err := compactJSON([]byte(tc.in))
@@ -89,29 +93,67 @@ func TestCompactJSON(t *testing.T) {
 }
 
 func TestParseBulkItem(t *testing.T) {
+	deep := strings.Repeat("[", MaxDataDepth) + strings.Repeat("]", MaxDataDepth)
 	tests := []struct {
-		item    string
-		wantErr string
+		item     string
+		wantErr  string
+		wantData string // "" = nil: no data given
 	}{
-		{`{"url":"http://a/","data":{"x":1}}`, ""},
-		{`{"url":"http://a/"}`, ""},
-		{`{"url":"http://a/","interval":"30s","timeout":"1s","failure_threshold":2,"success_threshold":3,"expect":"200"}`, ""},
-		{`{"url":"ftp://a/"}`, "http"},
-		{`{"data":1}`, "empty"},
-		{`[1,2]`, "object"},
-		{`{"url":"http://a/","interval":"fast"}`, "interval"},
-		{`{"url":"http://a/","failure_threshold":1.5}`, "failure_threshold"},
-		{`{"url":"http://a/","expect":"abc"}`, "expect"},
+		{`{"url":"http://a/","data":{"x":1}}`, "", `{"x":1}`},
+		{`{"url":"http://a/"}`, "", ""},
+		{`{"url":"http://a/","data":null}`, "", "null"},
+		{`{"url":"http://a/","data":` + deep + `}`, "", deep},
+		{`{"url":"http://a/","interval":"30s","timeout":"1s","failure_threshold":2,"success_threshold":3,"expect":"200"}`, "", ""},
+		{`{"url":"ftp://a/"}`, "http", ""},
+		{`{"data":1}`, "empty", ""},
+		{`[1,2]`, "object", ""},
+		{`{"url":"http://a/","interval":"fast"}`, "interval", ""},
+		{`{"url":"http://a/","failure_threshold":1.5}`, "failure_threshold", ""},
+		{`{"url":"http://a/","failure_threshold":"3"}`, "JSON number", ""},
+		{`{"url":"http://a/","success_threshold":"1"}`, "JSON number", ""},
+		{`{"url":"http://a/","failure_threshold":true}`, "JSON number", ""},
+		{`{"url":"http://a/","expect":"abc"}`, "expect", ""},
+		{`{"url":"http://a/","intervall":"5s"}`, "unknown field", ""},
+		{"{\"url\":\"http://a/\xff\"}", "UTF-8", ""},
+		{"{\"url\":\"http://a/\",\"data\":\"\xff\"}", "UTF-8", ""},
+		{`{"url":"http://127.0.0.1:/"}`, "empty port", ""},
+		{`{"url":"http://a/","data":[` + deep + `]}`, "64 levels", ""},
+		{`{"url":"http://a/","data":{"a":` + strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat("}", 101) + `}`, "64 levels", ""},
 	}
 	for _, tc := range tests {
 		item, err := parseBulkItem([]byte(tc.item))
 		switch {
 		case tc.wantErr == "" && err != nil:
-			t.Errorf("%s: unexpected error %v", tc.item, err)
+			t.Errorf("%.80s: unexpected error %v", tc.item, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-			t.Errorf("%s: error %v, want one mentioning %q", tc.item, err, tc.wantErr)
-		case tc.wantErr == "" && item.Data == nil:
-			t.Errorf("%s: data nil, want JSON (null when absent)", tc.item)
+			t.Errorf("%.80s: error %v, want one mentioning %q", tc.item, err, tc.wantErr)
+		case tc.wantErr == "" && string(item.Data) != tc.wantData:
+			t.Errorf("%.80s: data %q, want %q", tc.item, item.Data, tc.wantData)
+		case tc.wantErr == "" && tc.wantData == "" && item.Data != nil:
+			t.Errorf("%.80s: data %q, want nil (none given)", tc.item, item.Data)
+		}
+	}
+}
+
+func TestDeeper(t *testing.T) {
+	tests := []struct {
+		in    string
+		limit int
+		want  bool
+	}{
+		{`1`, 0, false},
+		{`[]`, 0, true},
+		{`[[]]`, 2, false},
+		{`[[[]]]`, 2, true},
+		{`{"a":{"b":[1]}}`, 3, false},
+		{`{"a":{"b":[1]}}`, 2, true},
+		{`"[[[[[["`, 1, false},
+		{`["\"[[[", {}]`, 2, false},
+		{`["\\", [[]]]`, 2, true},
+	}
+	for _, tc := range tests {
+		if got := deeper([]byte(tc.in), tc.limit); got != tc.want {
+			t.Errorf("deeper(%s, %d) = %v, want %v", tc.in, tc.limit, got, tc.want)
 		}
 	}
 }

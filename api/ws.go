@@ -3,9 +3,11 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +26,7 @@ const wsWriteDeadline = 10 * time.Second
 // maxClientFrame bounds a frame a client may send (clients only answer pings).
 const maxClientFrame = 4 << 10
 
-// WSServer streams events to WebSocket clients (SPEC §4). Each client gets a
+// WSServer streams events to WebSocket clients (docs/api.md). Each client gets a
 // snapshot (one "snapshot" event per URL, then "synced"), then every event as
 // it happens; every frame is a text frame holding a JSON array. A client whose
 // queue fills up is cut (close code 1008) and may reconnect for a fresh
@@ -44,9 +46,24 @@ func newWSServer(cfg Config, deps Deps) *WSServer {
 
 // ServeHTTP upgrades the request and streams until the client goes, is cut,
 // or the server shuts down. It serves any path (the dedicated listener).
+// A request that is not a valid WebSocket handshake (a plain GET or HEAD
+// included) gets a JSON error: 426 with "Upgrade: websocket" when it asks
+// for no upgrade or another protocol version, 400 for a broken handshake,
+// 405 for a method other than GET and HEAD.
 func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !headersFit(w, r) {
+		return
+	}
 	if s.cfg.Token != "" && !tokenOK(s.cfg.Token, r, true) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong API token: add ?token=<token>")
+		return
+	}
+	if _, berr := checkQuery(r, paramsWS); berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	if berr := checkHandshake(w, r); berr != nil {
+		writeError(w, berr.code, berr.msg)
 		return
 	}
 	conn, _, _, err := ws.UpgradeHTTP(r, w)
@@ -57,6 +74,43 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	s.stream(conn, r.RemoteAddr)
+}
+
+// checkHandshake reports what keeps r from being a WebSocket handshake that
+// ws.UpgradeHTTP accepts, setting the headers the error answer needs; it
+// returns nil for a good one. UpgradeHTTP answers its own refusals in plain
+// text on the hijacked connection, so it must only see good handshakes.
+func checkHandshake(w http.ResponseWriter, r *http.Request) *badRequest {
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		w.Header().Set("Allow", "GET, HEAD")
+		return &badRequest{code: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on a WebSocket endpoint"}
+	case r.Method == http.MethodHead || r.ProtoMajor != 1 || r.ProtoMinor < 1 ||
+		!strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || !hasToken(r.Header.Get("Connection"), "upgrade"):
+		w.Header().Set("Upgrade", "websocket")
+		w.Header().Set("Connection", "Upgrade")
+		return &badRequest{code: http.StatusUpgradeRequired,
+			msg: "this is a WebSocket endpoint: connect with a WebSocket client (HTTP/1.1 GET with Upgrade: websocket)"}
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return &badRequest{code: http.StatusUpgradeRequired, msg: "Sec-WebSocket-Version must be 13"}
+	}
+	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 ||
+		len(r.Header.Get("Sec-WebSocket-Key")) != 24 {
+		return invalid("Sec-WebSocket-Key must be 16 bytes in base64")
+	}
+	return nil
+}
+
+// hasToken reports whether the comma-separated header value v lists token,
+// in any case.
+func hasToken(v, token string) bool {
+	for _, t := range strings.Split(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(t), token) {
+			return true
+		}
+	}
+	return false
 }
 
 // Wait blocks until every stream has ended (after the broadcaster's
@@ -188,13 +242,19 @@ func (s *WSServer) close(c *wsConn, reason string) {
 }
 
 // readLoop answers pings and close frames and notices dead clients: any frame
-// (a pong included) must arrive within two ping intervals.
+// (a pong included) must arrive within two ping intervals. A frame that
+// breaks the protocol fails the connection with close code 1002.
 func (s *WSServer) readLoop(c *wsConn, sub *actors.Subscriber) {
 	defer sub.Close(actors.ReasonClosed)
 	for {
 		_ = c.conn.SetReadDeadline(time.Now().Add(2 * s.cfg.WSPingInterval))
 		h, err := ws.ReadHeader(c.conn)
 		if err != nil {
+			return
+		}
+		if why := protocolError(h); why != "" {
+			s.deps.Log.Debug("websocket client broke the protocol", "err", why)
+			_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusProtocolError, why)))
 			return
 		}
 		if h.Length > maxClientFrame {
@@ -218,4 +278,24 @@ func (s *WSServer) readLoop(c *wsConn, sub *actors.Subscriber) {
 			return
 		}
 	}
+}
+
+// protocolError says how a client frame header breaks RFC 6455, or "" when
+// it does not: a client frame must be masked, use no reserved bit (no
+// extension is negotiated) and no reserved opcode, and a control frame must
+// be whole and at most 125 bytes.
+func protocolError(h ws.Header) string {
+	switch {
+	case !h.Masked:
+		return "client frames must be masked"
+	case h.Rsv != 0:
+		return "reserved bits set"
+	case h.OpCode.IsReserved():
+		return "reserved opcode"
+	case h.OpCode.IsControl() && !h.Fin:
+		return "fragmented control frame"
+	case h.OpCode.IsControl() && h.Length > 125:
+		return "control frame over 125 bytes"
+	}
+	return ""
 }

@@ -22,6 +22,34 @@ type Settings struct {
 	FailureThreshold int
 	SuccessThreshold int
 	Expect           Expect
+	// TimeoutDerived is set when no timeout was given. On a URL's settings it
+	// means the timeout follows the defaults (see Overrides.Resolve), so it is
+	// derived again when the interval changes; an explicit timeout is kept.
+	// On the defaults it means no default timeout was configured: Timeout is
+	// then the built-in one, capped to half of each URL's interval (see
+	// TimeoutFor). It is not part of the JSON form of Settings; a
+	// Registration stores it.
+	TimeoutDerived bool
+}
+
+// TimeoutFor returns the timeout of a URL probed every interval that gives
+// no timeout of its own, when d are the defaults. A configured default
+// timeout (TimeoutDerived false) is used as it is while it stays below the
+// interval, and capped to half the interval otherwise; the built-in one is
+// always capped to half the interval. So a URL that gives no timeout never
+// gets one its interval refuses.
+func (d Settings) TimeoutFor(interval time.Duration) time.Duration {
+	if !d.TimeoutDerived && d.Timeout < interval {
+		return d.Timeout
+	}
+	return min(d.Timeout, interval/2)
+}
+
+// Effective returns the defaults d as a URL that gives no setting gets them:
+// the timeout resolved for d's own interval.
+func (d Settings) Effective() Settings {
+	d.Timeout = d.TimeoutFor(d.Interval)
+	return d
 }
 
 // Validate reports the first setting out of range, naming it.
@@ -51,6 +79,12 @@ func (s Settings) SameSchedule(o Settings) bool {
 		s.Expect.String() == o.Expect.String()
 }
 
+// Equal reports whether s and o are the same settings, whether the timeout
+// was given included.
+func (s Settings) Equal(o Settings) bool {
+	return s.SameSchedule(o) && s.TimeoutDerived == o.TimeoutDerived
+}
+
 // Overrides are optional per-URL settings; nil fields keep the base value.
 type Overrides struct {
 	Interval         *time.Duration
@@ -78,6 +112,33 @@ func (o Overrides) Apply(base Settings) Settings {
 		base.Expect = *o.Expect
 	}
 	return base
+}
+
+// Resolve returns a URL's settings after o is applied: prev are its current
+// settings, nil for a new URL, and defaults the process's defaults. Settings
+// not given keep their current value (the default's for a new URL), except a
+// timeout that was never given: it follows defaults.TimeoutFor the interval,
+// and is derived again when the interval changes. A given timeout is
+// explicit from then on and kept through later interval changes (Validate
+// then refuses it if it is no longer below the interval).
+func (o Overrides) Resolve(prev *Settings, defaults Settings) Settings {
+	var s Settings
+	if prev == nil {
+		s = defaults
+		s.TimeoutDerived = true
+	} else {
+		s = *prev
+	}
+	timeout := o.Timeout
+	o.Timeout = nil
+	s = o.Apply(s)
+	switch {
+	case timeout != nil:
+		s.Timeout, s.TimeoutDerived = *timeout, false
+	case prev == nil || (s.TimeoutDerived && s.Interval != prev.Interval):
+		s.Timeout = defaults.TimeoutFor(s.Interval)
+	}
+	return s
 }
 
 type settingsJSON struct {
