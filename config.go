@@ -13,7 +13,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 )
 
-// config is SpO₂'s configuration (SPEC §2): environment variables, each
+// config is SpO₂'s configuration (README.md lists it): environment variables, each
 // also settable by a flag of the same name in lower case with dashes
 // (HTTP_LISTEN_ADDR → -http-listen-addr). A flag wins over the variable.
 type config struct {

@@ -1,6 +1,6 @@
 // Command spo2 watches the health of many HTTP endpoints registered over an
 // HTTP API, streams status changes over WebSocket and alerts Slack in batches.
-// See README.md and ../shared/SPEC.md.
+// See README.md and docs/.
 package main
 
 import (

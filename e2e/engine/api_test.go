@@ -14,7 +14,7 @@ import (
 	"github.com/spo2/spo2/e2e/harness"
 )
 
-// TestOriginalCommands checks the four routes of the original README keep
+// TestOriginalCommands checks the four original routes (PUT, GET, DELETE /, GET /all) keep
 // their shapes, plus the dashboard at GET / without url.
 func TestOriginalCommands(t *testing.T) {
 	t.Parallel()
@@ -227,7 +227,7 @@ func regView(recs []record) string {
 	return string(b)
 }
 
-// TestBadInput: every bad input of SPEC §3 gets a clear 4xx JSON error and
+// TestBadInput: every bad input listed in docs/api.md gets a clear 4xx JSON error and
 // changes nothing.
 func TestBadInput(t *testing.T) {
 	t.Parallel()

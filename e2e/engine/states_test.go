@@ -177,7 +177,7 @@ func TestStates(t *testing.T) {
 				t.Cleanup(func() { wantHeldAtMost(t, tg, 300*time.Millisecond) })
 				return tg.URL("/trickle")
 			},
-			state: "", // the spec bounds the cost, not the verdict
+			state: "", // only the cost is bounded, not the verdict
 			check: func(t *testing.T, rec record) {
 				if rec.Status.LatencyMS > 1000 {
 					t.Errorf("trickle probe latency_ms = %v, want at most the 300ms timeout plus slack", rec.Status.LatencyMS)
