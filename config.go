@@ -21,6 +21,7 @@ type config struct {
 	WSAddr         string
 	SlackHookURL   string
 	DBPath         string
+	DBMinFree      uint64
 	Defaults       health.Settings
 	SlackBatchSize int
 	SlackWindow    time.Duration
@@ -45,6 +46,7 @@ var settings = []setting{
 	{"WS_LISTEN_ADDR", "127.0.0.1:8001", "dedicated WebSocket listener (any path)"},
 	{"SLACK_HOOK_URL", "", "Slack incoming-webhook URL (unset: Slack off)"},
 	{"DB_PATH", "spo2.db", "Badger directory"},
+	{"DB_MIN_FREE", "64MiB", "free space kept on DB_PATH's filesystem: writes that would leave less are refused with 507 (bytes, or KiB, MiB, GiB)"},
 	{"PROBE_INTERVAL", "10s", "default interval between probes"},
 	{"PROBE_TIMEOUT", "5s", "default probe timeout (unset: 5s capped to half the interval)"},
 	{"FAILURE_THRESHOLD", "3", "consecutive failures before a healthy URL turns failing"},
@@ -88,6 +90,7 @@ func loadConfig(args []string) (config, error) {
 		WSAddr:       p.addr("WS_LISTEN_ADDR"),
 		SlackHookURL: p.str("SLACK_HOOK_URL"),
 		DBPath:       p.str("DB_PATH"),
+		DBMinFree:    p.size("DB_MIN_FREE", 64<<20, 1<<40),
 		Defaults: health.Settings{
 			Interval:         p.duration("PROBE_INTERVAL"),
 			Timeout:          p.duration("PROBE_TIMEOUT"),
@@ -168,6 +171,25 @@ func (p *parser) intIn(env string, lo, hi int) int {
 		p.fail(env, "not a whole number in %d-%d", lo, hi)
 	}
 	return n
+}
+
+// size reads a byte count: a whole number, optionally followed by KiB, MiB
+// or GiB.
+func (p *parser) size(env string, lo, hi uint64) uint64 {
+	v := p.str(env)
+	unit := uint64(1)
+	for suffix, u := range map[string]uint64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			v, unit = strings.TrimSpace(n), u
+			break
+		}
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > hi/unit || n*unit < lo || n*unit > hi {
+		p.fail(env, "not a size from %d MiB to %d GiB, like 64MiB or 1GiB", lo>>20, hi>>30)
+		return 0
+	}
+	return n * unit
 }
 
 func (p *parser) addr(env string) string {

@@ -76,14 +76,19 @@ func serve(cfg config, log *slog.Logger) error {
 
 	m := metrics.New()
 	start := time.Now()
-	store, err := persistence.Open(cfg.DBPath, log, func(d time.Duration, ops int) {
-		m.StoreWrites.WithLabelValues("durable").Inc()
-		m.StoreWriteTime.Observe(d.Seconds())
+	store, err := persistence.OpenWith(cfg.DBPath, log, persistence.Options{
+		Observer: func(d time.Duration, ops int) {
+			m.StoreWrites.WithLabelValues("durable").Inc()
+			m.StoreWriteTime.Observe(d.Seconds())
+		},
+		MinFree:   cfg.DBMinFree,
+		OnRefused: func(kind string, writes int) { m.StoreRefused.WithLabelValues(kind).Add(float64(writes)) },
 	})
 	if err != nil {
 		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
 	}
 	defer store.Close()
+	m.CountStoreFree(store.FreeBytes)
 	loaded, err := store.LoadAll()
 	if err != nil {
 		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spo2/spo2/actors"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/persistence"
 )
 
 // askTimeout bounds how long a request waits for the supervisor's durable
@@ -109,7 +110,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 	}
 	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides}})
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, err.Error())
+		writeError(w, storeFailureCode(err), err.Error())
 		return
 	}
 	res := reply.Results[0]
@@ -138,7 +139,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	reply := res.(actors.RemoveReply)
 	switch {
 	case reply.Err != nil:
-		writeError(w, http.StatusServiceUnavailable, "removal failed: "+reply.Err.Error())
+		writeError(w, storeFailureCode(reply.Err), "removal failed: "+reply.Err.Error())
 	case !reply.Found:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("url %q is not registered", u))
 	default:
@@ -198,7 +199,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if len(items) > 0 {
 		reply, err := s.register(r.Context(), items)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, err.Error())
+			writeError(w, storeFailureCode(err), err.Error())
 			return
 		}
 		for j, res := range reply.Results {
@@ -261,6 +262,15 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 	}
 	item.Overrides = o
 	return item, nil
+}
+
+// storeFailureCode is the status of a write the store did not make: 507 when
+// its disk is full (retry once space is freed), else 503.
+func storeFailureCode(err error) int {
+	if errors.Is(err, persistence.ErrDiskFull) {
+		return http.StatusInsufficientStorage
+	}
+	return http.StatusServiceUnavailable
 }
 
 // register asks the supervisor and waits for the durable answer.

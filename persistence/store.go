@@ -9,6 +9,10 @@
 // Durable writes go through one group committer: concurrent callers' writes
 // are gathered into one Badger write batch and one fsync, so N writers cost
 // far less than N fsyncs. A write's completion is reported only after fsync.
+//
+// Every write is first admitted by a free-space guard: a write that would
+// leave less than Options.MinFree free on the store's filesystem is refused
+// with ErrDiskFull, and lazily written statuses wait for space to return.
 package persistence
 
 import (
@@ -56,12 +60,28 @@ type Loaded struct {
 // number of operations in it. It may be nil.
 type CommitObserver func(d time.Duration, ops int)
 
+// Options tune OpenWith. The zero value is valid.
+type Options struct {
+	// Observer is told about every durable group commit. May be nil.
+	Observer CommitObserver
+	// MinFree is the free space, in bytes, writes must leave on the store's
+	// filesystem; 0 means DefaultMinFree.
+	MinFree uint64
+	// FreeSpace reads the store's free space; nil means StatFS of the path.
+	FreeSpace FreeSpace
+	// OnRefused is told of writes refused for lack of space: kind is
+	// "durable" (writes is the number of Apply calls refused), "status" (one
+	// postponed status flush) or "announced". May be nil.
+	OnRefused func(kind string, writes int)
+}
+
 // Store is the Badger-backed registration store. Its methods are safe for
 // concurrent use.
 type Store struct {
 	db       *badger.DB
 	log      *slog.Logger
 	observer CommitObserver
+	space    *spaceGuard
 
 	commits chan *commit
 	stop    chan struct{}
@@ -80,8 +100,29 @@ type commit struct {
 	done func(error)
 }
 
-// Open opens (creating if needed) the store in directory path.
+// Open opens (creating if needed) the store in directory path, with the
+// default Options and observer.
 func Open(path string, log *slog.Logger, observer CommitObserver) (*Store, error) {
+	return OpenWith(path, log, Options{Observer: observer})
+}
+
+// OpenWith opens (creating if needed) the store in directory path.
+func OpenWith(path string, log *slog.Logger, o Options) (*Store, error) {
+	if o.MinFree == 0 {
+		o.MinFree = DefaultMinFree
+	}
+	if o.FreeSpace == nil {
+		o.FreeSpace = StatFS(path)
+	}
+	if err := checkRoomToOpen(path, o.FreeSpace); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// Badger maps its write-ahead logs (2 × MemTableSize) and value logs
+	// (2 × ValueLogFileSize) as sparse files: the mapping takes no space, only
+	// the bytes written do, and those the space guard counts. What it cannot
+	// count is Badger's own background work, which MinFree covers: flushing a
+	// full memtable into a table (up to 8 MiB) and compacting level 0 (up to
+	// five such tables, plus the part of the next level they overlap).
 	opts := badger.DefaultOptions(path).
 		WithSyncWrites(false). // the group committer fsyncs once per group
 		WithLogger(badgerLogger{log}).
@@ -92,10 +133,11 @@ func Open(path string, log *slog.Logger, observer CommitObserver) (*Store, error
 		WithValueThreshold(64 << 10)
 	db, err := badger.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, diskFull(fmt.Errorf("open store %s: %w", path, err))
 	}
 	s := &Store{
-		db: db, log: log, observer: observer,
+		db: db, log: log, observer: o.Observer,
+		space:         &spaceGuard{path: path, minFree: o.MinFree, free: o.FreeSpace, now: time.Now, log: log, onRefused: o.OnRefused},
 		commits:       make(chan *commit, 4096),
 		stop:          make(chan struct{}),
 		statusPending: make(map[string]*health.Status),
@@ -164,31 +206,16 @@ func (s *Store) runCommitter() {
 	}
 }
 
+// commitGroup writes a group as one batch and one fsync, and tells every
+// caller in it the one outcome: a group fails or succeeds as a whole, and the
+// committer goes on with the next group either way.
 func (s *Store) commitGroup(group []*commit) {
 	start := time.Now()
 	n := 0
-	err := func() error {
-		wb := s.db.NewWriteBatch()
-		defer wb.Cancel()
-		for _, c := range group {
-			for _, op := range c.ops {
-				n++
-				if err := s.stage(wb, op); err != nil {
-					return err
-				}
-			}
-		}
-		if err := wb.Flush(); err != nil {
-			return fmt.Errorf("write batch of %d ops: %w", n, err)
-		}
-		if err := s.db.Sync(); err != nil {
-			return fmt.Errorf("sync store: %w", err)
-		}
-		return nil
-	}()
-	if err != nil {
-		s.log.Error("durable write failed", "ops", n, "err", err)
+	for _, c := range group {
+		n += len(c.ops)
 	}
+	err := s.writeGroup(group, n)
 	if s.observer != nil {
 		s.observer(time.Since(start), n)
 	}
@@ -197,26 +224,84 @@ func (s *Store) commitGroup(group []*commit) {
 	}
 }
 
-func (s *Store) stage(wb *badger.WriteBatch, op Op) error {
-	if op.Reg == nil {
-		for _, p := range []string{prefixRegistration, prefixStatus, prefixAnnounced} {
-			if err := wb.Delete([]byte(p + op.URL)); err != nil {
-				return fmt.Errorf("delete %s: %w", op.URL, err)
+// writeGroup returns nil once the group is fsynced. A refusal of the space
+// guard is not logged here (the guard logs when refusals start and end); any
+// other failure is.
+func (s *Store) writeGroup(group []*commit, n int) error {
+	failed := func(err error) error {
+		err = diskFull(err)
+		s.log.Error("durable write failed", "ops", n, "err", err)
+		return err
+	}
+	// Encode everything first: the guard needs the size, and a large batch
+	// may reach the disk in parts while it is staged.
+	kvs := make([]keyValue, 0, n)
+	var size uint64
+	for _, c := range group {
+		for _, op := range c.ops {
+			var err error
+			if kvs, err = encode(kvs, op); err != nil {
+				return failed(err)
 			}
 		}
-		s.statusMu.Lock()
-		delete(s.statusPending, op.URL)
-		s.statusMu.Unlock()
-		return nil
+	}
+	for _, kv := range kvs {
+		size += uint64(len(kv.key) + len(kv.value) + entryOverhead)
+	}
+	if err := s.space.admit("durable", len(group), size); err != nil {
+		return err
+	}
+	s.statusMu.Lock()
+	for _, c := range group {
+		for _, op := range c.ops {
+			if op.Reg == nil {
+				delete(s.statusPending, op.URL)
+			}
+		}
+	}
+	s.statusMu.Unlock()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, kv := range kvs {
+		var err error
+		if kv.del {
+			err = wb.Delete(kv.key)
+		} else {
+			err = wb.Set(kv.key, kv.value)
+		}
+		if err != nil {
+			return failed(fmt.Errorf("stage %.200q: %w", kv.key, err))
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return failed(fmt.Errorf("write batch of %d ops: %w", n, err))
+	}
+	if err := s.db.Sync(); err != nil {
+		return failed(fmt.Errorf("sync store: %w", err))
+	}
+	return nil
+}
+
+// keyValue is one staged Badger write: a set, or a delete of key.
+type keyValue struct {
+	key, value []byte
+	del        bool
+}
+
+// encode appends op's Badger writes to kvs: a put sets r/<url>; a delete
+// removes r/, s/ and a/ of the URL.
+func encode(kvs []keyValue, op Op) ([]keyValue, error) {
+	if op.Reg == nil {
+		for _, p := range []string{prefixRegistration, prefixStatus, prefixAnnounced} {
+			kvs = append(kvs, keyValue{key: []byte(p + op.URL), del: true})
+		}
+		return kvs, nil
 	}
 	b, err := health.MarshalJSON(op.Reg)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", op.URL, err)
+		return kvs, fmt.Errorf("encode %s: %w", op.URL, err)
 	}
-	if err := wb.Set([]byte(prefixRegistration+op.URL), b); err != nil {
-		return fmt.Errorf("put %s: %w", op.URL, err)
-	}
-	return nil
+	return append(kvs, keyValue{key: []byte(prefixRegistration + op.URL), value: b}), nil
 }
 
 // SaveStatus records url's latest status lazily: it reaches the disk within
@@ -241,6 +326,9 @@ func (s *Store) runStatusFlusher() {
 	}
 }
 
+// flushStatuses writes the pending statuses in one batch. While the disk is
+// short of space they stay pending (a newer status of the same URL replaces
+// them) and are tried again at the next tick.
 func (s *Store) flushStatuses() {
 	s.statusMu.Lock()
 	pending := s.statusPending
@@ -249,13 +337,29 @@ func (s *Store) flushStatuses() {
 	if len(pending) == 0 {
 		return
 	}
+	encoded := make(map[string][]byte, len(pending))
+	var size uint64
+	for url, st := range pending {
+		b, _ := json.Marshal(st)
+		encoded[url] = b
+		size += uint64(len(prefixStatus) + len(url) + len(b) + entryOverhead)
+	}
+	if s.space.admit("status", 1, size) != nil {
+		s.statusMu.Lock()
+		for url, st := range pending {
+			if _, newer := s.statusPending[url]; !newer {
+				s.statusPending[url] = st
+			}
+		}
+		s.statusMu.Unlock()
+		return
+	}
 	// A status written just after its URL was deleted is left as an orphan;
 	// LoadAll deletes orphans.
 	var err error
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for url, st := range pending {
-		b, _ := json.Marshal(st)
+	for url, b := range encoded {
 		if err = wb.Set([]byte(prefixStatus+url), b); err != nil {
 			break
 		}
@@ -307,7 +411,11 @@ func (s *Store) LoadAll() ([]Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load registrations: %w", err)
 	}
-	if len(orphans) > 0 {
+	var size uint64
+	for _, k := range orphans {
+		size += uint64(len(k) + entryOverhead)
+	}
+	if len(orphans) > 0 && s.space.admit("status", 1, size) == nil {
 		wb := s.db.NewWriteBatch()
 		for _, k := range orphans {
 			_ = wb.Delete(k)
@@ -342,7 +450,16 @@ func (s *Store) LoadAnnounced() (map[string]health.State, error) {
 
 // SaveAnnounced records the states just announced on Slack, durably. URLs no
 // longer registered are skipped, so a removed URL leaves nothing behind.
+// While the disk is short of space it saves nothing and returns an error
+// wrapping ErrDiskFull.
 func (s *Store) SaveAnnounced(states map[string]health.State) error {
+	var size uint64
+	for url, st := range states {
+		size += uint64(len(prefixAnnounced) + len(url) + len(st) + entryOverhead)
+	}
+	if err := s.space.admit("announced", 1, size); err != nil {
+		return fmt.Errorf("save %d announced states: %w", len(states), err)
+	}
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for url, st := range states {
 			if _, err := txn.Get([]byte(prefixRegistration + url)); errors.Is(err, badger.ErrKeyNotFound) {
@@ -360,10 +477,13 @@ func (s *Store) SaveAnnounced(states map[string]health.State) error {
 		err = s.db.Sync()
 	}
 	if err != nil {
-		return fmt.Errorf("save %d announced states: %w", len(states), err)
+		return diskFull(fmt.Errorf("save %d announced states: %w", len(states), err))
 	}
 	return nil
 }
+
+// FreeBytes reads the free space on the store's filesystem now.
+func (s *Store) FreeBytes() (uint64, error) { return s.space.free() }
 
 // Close finishes queued durable writes, saves pending statuses and closes
 // Badger. Writes submitted afterwards fail with ErrClosed.

@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Metrics struct {
 	SlackBacklog        prometheus.Gauge       // spo2_slack_backlog
 	HTTPRequests        *prometheus.CounterVec // spo2_http_requests_total{route,code}
 	ProbeDials          prometheus.Counter     // spo2_probe_connections_opened_total
+	StoreRefused        *prometheus.CounterVec // spo2_store_writes_refused_total{kind}: durable, status, announced
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -79,6 +81,10 @@ func New() *Metrics {
 	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_http_requests_total", Help: "API requests by route and status code."}, []string{"route", "code"})
 
 	m.ProbeDials = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probe_connections_opened_total", Help: "TCP connections opened by probes (kept-alive connections are reused and not counted again)."})
+	m.StoreRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_store_writes_refused_total", Help: "Store writes refused because the disk is almost full, by kind: durable (client writes, answered 507), status (postponed status flushes), announced."}, []string{"kind"})
+	for _, kind := range []string{"durable", "status", "announced"} {
+		m.StoreRefused.WithLabelValues(kind) // exported as 0 from the start
+	}
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
@@ -86,7 +92,8 @@ func New() *Metrics {
 
 	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag,
 		m.ProbesSkipped, m.ProbeResultsDropped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
-		m.ActorRestarts, m.URLCheckers, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests} {
+		m.ActorRestarts, m.URLCheckers, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests,
+		m.StoreRefused} {
 		f(c)
 	}
 	return m
@@ -97,6 +104,19 @@ func New() *Metrics {
 func (m *Metrics) CountProbesInFlight(busy func() int) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "spo2_probes_in_flight", Help: "Probes currently running."}, func() float64 { return float64(busy()) }))
+}
+
+// CountStoreFree registers spo2_store_free_bytes, read from free (the free
+// space on the store's filesystem) at each scrape; NaN when it cannot be read.
+func (m *Metrics) CountStoreFree(free func() (uint64, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_store_free_bytes", Help: "Free bytes on the filesystem holding DB_PATH."}, func() float64 {
+		n, err := free()
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}))
 }
 
 // CountURLs registers spo2_urls{state}, computed by counts (state name →

@@ -47,6 +47,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"HTTP_LISTEN_ADDR not an address", []string{"HTTP_LISTEN_ADDR=localhost"}, "HTTP_LISTEN_ADDR", "localhost"},
 		{"DB_PATH is a file", []string{"DB_PATH=" + file}, "DB_PATH", file},
 		{"DB_PATH in use by another spo2", []string{"DB_PATH=" + running.DBPath}, "DB_PATH", running.DBPath},
+		{"DB_MIN_FREE not a size", []string{"DB_MIN_FREE=64MB"}, "DB_MIN_FREE", "64MB"},
+		{"DB_MIN_FREE too small", []string{"DB_MIN_FREE=32MiB"}, "DB_MIN_FREE", "32MiB"},
 		{"DB_PATH under a file", []string{"DB_PATH=" + filepath.Join(file, "db")}, "DB_PATH", filepath.Join(file, "db")},
 	}
 	for _, c := range cases {
