@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -53,7 +51,6 @@ type Supervisor struct {
 	latest    map[string]*health.Registration
 	checkers  map[string]*actor.PID
 	entries   map[string]*readmodel.Entry // checker PID id → its URL's entry
-	hosts     map[string]int              // host:port → registered URLs on it
 	self      actor.Context
 	props     *actor.Props // shared by every checker
 	trimming  bool         // a memory trim is scheduled
@@ -166,7 +163,6 @@ func (s *Supervisor) start(ctx actor.Context) {
 	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
 	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
 	s.entries = make(map[string]*readmodel.Entry, len(s.cfg.Loaded))
-	s.hosts = make(map[string]int)
 	s.self = ctx
 	s.props = newURLCheckerProps(s.cfg.Checkers)
 	if prev := s.previous; prev != nil {
@@ -186,7 +182,6 @@ func (s *Supervisor) start(ctx actor.Context) {
 	}
 	s.noteRegistrations(ctx, len(s.cfg.Loaded))
 	s.cfg.Loaded = nil // let the start-up slice be collected
-	s.fitHosts()
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
 }
 
@@ -264,7 +259,6 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		it := c.items[0]
 		s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
-		s.fitHosts()
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
 		s.cfg.Log.Info("url removed", "url", target.Mask(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
@@ -286,7 +280,6 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	}
 	s.noteRegistrations(ctx, len(c.items))
 	if len(c.items) > 0 {
-		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", len(c.items))
 	}
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
@@ -308,12 +301,16 @@ type countCheckers struct{}
 func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	s.previous = nil
 	s.latest = prev.latest
+	if p := s.cfg.Checkers.Prober; p != nil {
+		for u := range prev.checkers { // stopped with their parent
+			p.Unwatch(u)
+		}
+	}
 	for _, ref := range s.cfg.Model.Snapshot() {
 		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
 			s.spawnChecker(ctx, e, 0)
 		}
 	}
-	s.fitHosts()
 	s.cfg.Log.Error("supervisor restarted after a panic; checkers respawned", "urls", len(s.checkers))
 }
 
@@ -325,7 +322,9 @@ func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, fir
 	u := entry.Registration().URL
 	s.checkers[u] = pid
 	s.entries[pid.Id] = entry
-	s.hosts[hostOf(u)]++
+	if p := s.cfg.Checkers.Prober; p != nil {
+		p.Watch(u) // the prober counts hosts for its keep-alive policy
+	}
 }
 
 // stopChecker stops the checker of url, if any.
@@ -337,34 +336,9 @@ func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
 	ctx.Stop(pid)
 	delete(s.checkers, url)
 	delete(s.entries, pid.Id)
-	h := hostOf(url)
-	if s.hosts[h]--; s.hosts[h] <= 0 {
-		delete(s.hosts, h)
-	}
-}
-
-// fitHosts tells the prober how many distinct hosts are watched, so that it
-// keeps connections alive only when they can be reused.
-func (s *Supervisor) fitHosts() {
 	if p := s.cfg.Checkers.Prober; p != nil {
-		p.FitHosts(len(s.hosts))
+		p.Unwatch(url)
 	}
-}
-
-// hostOf returns the host:port a URL's probes connect to.
-func hostOf(raw string) string {
-	u, err := neturl.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
-	}
-	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // trimAfterItems is how many registrations (bulks, PUTs, the start-up load)

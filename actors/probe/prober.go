@@ -3,23 +3,20 @@
 // A Prober is shared by every URL actor; a Pool of workers bounds the probes
 // in flight. The prober never follows redirects (a 3xx is an answer), reads at most
 // BodyLimit bytes of a body, and gives each probe one deadline that covers
-// connecting, the TLS handshake, the headers and the body read.
+// connecting, the TLS handshake, the headers and the body read. The
+// connections a probe opens end with it: none outlives its deadline.
 package probe
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	neturl "net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/target"
 )
 
 // BodyLimit is the most of a response body a probe reads before closing.
@@ -37,13 +34,22 @@ type Options struct {
 	InsecureSkipVerify bool
 	// OnDial, when set, is called for every connection the prober opens.
 	OnDial func()
+	// Allow, when set, limits the addresses probes connect to; a refused
+	// connection is an "other" outcome.
+	Allow *target.Policy
+	// Overload, when set, is told when SpO₂ runs out of local resources,
+	// and makes a timeout observed while SpO₂ is overloaded inconclusive.
+	Overload *Overload
 }
 
 // Prober runs probes. It is safe for concurrent use.
 type Prober struct {
 	transport *http.Transport
+	dialer    *dialer
+	overload  *Overload
 	maxIdle   int
 	reuse     atomic.Bool // keep connections alive after a probe
+	hosts     hosts
 }
 
 // probeHeader is shared, read-only, by every probe request: the transport
@@ -52,17 +58,14 @@ var probeHeader = http.Header{"User-Agent": {"SpO2/1 (health probe)"}}
 
 // New returns a prober with its own transport.
 func New(o Options) *Prober {
-	dialer := &net.Dialer{KeepAlive: -1}
-	dial := dialer.DialContext
-	if o.OnDial != nil {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			o.OnDial()
-			return dialer.DialContext(ctx, network, addr)
-		}
-	}
+	d := newDialer(o.Allow, &tls.Config{
+		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // opt-in, tests only
+		ClientSessionCache: tls.NewLRUClientSessionCache(4096),
+	}, o.OnDial)
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dial,
+		DialContext:            d.DialContext,
+		DialTLSContext:         d.DialTLSContext,
 		DisableCompression:     true,
 		DisableKeepAlives:      o.MaxIdleConns == 0,
 		MaxIdleConns:           o.MaxIdleConns,
@@ -70,39 +73,32 @@ func New(o Options) *Prober {
 		IdleConnTimeout:        o.IdleConnTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		ForceAttemptHTTP2:      false,
-		TLSClientConfig: &tls.Config{
-			InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // opt-in, tests only
-			ClientSessionCache: tls.NewLRUClientSessionCache(4096),
-		},
 	}
-	p := &Prober{transport: tr, maxIdle: o.MaxIdleConns}
+	p := &Prober{transport: tr, dialer: d, overload: o.Overload, maxIdle: o.MaxIdleConns}
 	p.reuse.Store(o.MaxIdleConns > 0)
 	return p
 }
 
-// FitHosts tells the prober how many distinct host:port pairs are watched.
-// Connections are kept alive only while they all fit the idle pool: with
-// more hosts than idle slots, a kept connection is evicted before its host
-// is probed again, so keeping it costs memory and churn and saves no dial.
-func (p *Prober) FitHosts(n int) {
-	p.reuse.Store(p.maxIdle > 0 && n <= p.maxIdle)
-}
-
-// KeepsAlive reports whether probes currently keep their connections.
-func (p *Prober) KeepsAlive() bool { return p.reuse.Load() }
+// Dialing returns the number of connections being opened (TCP connect and
+// TLS handshake) now. Each belongs to a running probe.
+func (p *Prober) Dialing() int { return int(p.dialer.dialing.Load()) }
 
 // Close drops idle connections.
 func (p *Prober) Close() { p.transport.CloseIdleConnections() }
 
 // Probe sends one GET to url with the given timeout and judges the answer
 // against expect. It never panics on a bad target and always returns within
-// about timeout (or sooner when ctx ends).
+// about timeout (or sooner when ctx ends); when it returns, every connection
+// it was opening is closed. The timeout starts when Probe is called.
+//
+// A timeout observed while SpO₂ is overloaded, and a failure because SpO₂
+// ran out of descriptors or ports, are Inconclusive.
 func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	dials := &probeDials{ctx: ctx}
 	out := health.Outcome{}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, probeDialsKey{}, dials), http.MethodGet, url, nil)
 	if err == nil {
 		req.Header = probeHeader
 		req.Close = !p.reuse.Load()
@@ -126,60 +122,17 @@ func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, e
 	}
 	out.At = time.Now()
 	out.Latency = out.At.Sub(start)
+	cancel()
+	dials.finish()
 	if err != nil {
 		out.Kind, out.Err = Classify(err, timeout)
+		switch {
+		case exhausted(err):
+			p.overload.Signal("out of local resources: " + out.Err)
+			out.Inconclusive = true
+		case out.Kind == health.KindTimeout && p.overload.Doubtful(start):
+			out.Inconclusive = true
+		}
 	}
 	return out
-}
-
-// Classify names the kind of a probe error and gives a readable message that
-// contains the kind's word ("connection refused", "timeout after 5s", …).
-func Classify(err error, timeout time.Duration) (health.ErrorKind, string) {
-	var (
-		dnsErr    *net.DNSError
-		netErr    net.Error
-		recErr    tls.RecordHeaderError
-		certErr   *tls.CertificateVerificationError
-		alertErr  tls.AlertError
-		opErr     *net.OpError
-		sysRefuse = isErrno(err, errConnRefused)
-	)
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return health.KindTimeout, fmt.Sprintf("timeout after %s", timeout)
-	case errors.Is(err, context.Canceled):
-		return health.KindOther, "other: probe cancelled"
-	case errors.As(err, &dnsErr):
-		return health.KindDNS, fmt.Sprintf("dns lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
-	case sysRefuse:
-		return health.KindRefused, "connection refused"
-	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alertErr):
-		return health.KindTLS, withKind("tls", innermost(err))
-	case isErrno(err, errConnReset) || isErrno(err, errBrokenPipe):
-		return health.KindReset, "connection reset by peer"
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return health.KindReset, "connection reset: server closed the connection without a complete response"
-	case isProtocolError(err):
-		return health.KindProtocol, withKind("protocol error", innermost(err))
-	case errors.As(err, &opErr) && opErr.Op == "remote error":
-		return health.KindTLS, withKind("tls", innermost(err))
-	}
-	return health.KindOther, withKind("other", innermost(err))
-}
-
-// withKind prefixes msg with "word: " unless it already says word.
-func withKind(word, msg string) string {
-	if strings.Contains(msg, word) {
-		return msg
-	}
-	return word + ": " + msg
-}
-
-// innermost drops the `Get "url": ` prefix of a *url.Error, keeping the cause.
-func innermost(err error) string {
-	var ue *neturl.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }
