@@ -105,12 +105,18 @@ func serve(cfg config, log *slog.Logger) error {
 	pool := probe.NewPool(probeCtx, cfg.MaxInFlight)
 	defer pool.Close()
 	m.CountProbesInFlight(pool.Busy)
+	overload := probe.NewOverload(log)
+	go overload.Run(probeCtx)
+	m.CountOverload(overload.Overloaded)
 	prober := probe.New(probe.Options{
 		MaxIdleConns:    cfg.MaxIdleConns,
 		IdleConnTimeout: 2 * cfg.Defaults.Interval,
 		OnDial:          m.ProbeDials.Inc,
+		Allow:           cfg.AllowedTargets,
+		Overload:        overload,
 	})
 	defer prober.Close()
+	m.CountDialsInFlight(prober.Dialing)
 
 	root := system.Root
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
@@ -125,8 +131,9 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	slack := startSlack(cfg, root, broadcaster, model, store, m, log)
 
-	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue},
-		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler()})
+	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
+		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
+			Overload: overload})
 	httpSrv := newHTTPServer(srv.Handler(), log)
 	wsSrv := newHTTPServer(srv.WS, log)
 
@@ -136,7 +143,8 @@ func serve(cfg config, log *slog.Logger) error {
 	go func() { serveErr <- serveOn(httpSrv, httpLn, cfg) }()
 	go func() { serveErr <- serveOn(wsSrv, wsLn, cfg) }()
 	log.Info("spo2 started", "http", httpLn.Addr().String(), "ws", wsLn.Addr().String(),
-		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "")
+		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "",
+		"allowed_targets", cfg.AllowedTargets.String())
 
 	var runErr error
 	select {
