@@ -10,6 +10,7 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -56,8 +57,13 @@ type Prober struct {
 // does not modify request headers.
 var probeHeader = http.Header{"User-Agent": {"SpO2/1 (health probe)"}}
 
-// New returns a prober with its own transport.
+// New returns a prober with its own transport. It loads the system's root
+// certificates first (once per process, tens of milliseconds), so that the
+// first https probe does not spend its timeout on SpO₂'s own start-up.
 func New(o Options) *Prober {
+	if !o.InsecureSkipVerify {
+		_, _ = x509.SystemCertPool()
+	}
 	d := newDialer(o.Allow, &tls.Config{
 		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // opt-in, tests only
 		ClientSessionCache: tls.NewLRUClientSessionCache(4096),
