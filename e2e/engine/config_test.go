@@ -49,6 +49,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"HTTP_LISTEN_ADDR not an address", []string{"HTTP_LISTEN_ADDR=localhost"}, "HTTP_LISTEN_ADDR", "localhost"},
 		{"DB_PATH is a file", []string{"DB_PATH=" + file}, "DB_PATH", file},
 		{"DB_PATH in use by another spo2", []string{"DB_PATH=" + running.DBPath}, "DB_PATH", running.DBPath},
+		{"ALLOWED_TARGETS bad rule", []string{"ALLOWED_TARGETS=10.0.0.0/8,10.0.0.0/33"}, "ALLOWED_TARGETS", "10.0.0.0/33"},
 		{"DB_PATH under a file", []string{"DB_PATH=" + filepath.Join(file, "db")}, "DB_PATH", filepath.Join(file, "db")},
 	}
 	for _, c := range cases {
