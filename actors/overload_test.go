@@ -12,7 +12,7 @@ import (
 	"github.com/spo2/spo2/actors/probe"
 )
 
-// TestTimeoutsWhileOverloadedAreNotCounted injects a sign of overload and
+// TestTimeoutsWhileOverloadedAreNotCounted injects scheduler stalls and
 // probes a target that never answers: its timeouts are counted as
 // inconclusive and never turn the URL unreachable (the first verdict would
 // do so at once).
@@ -34,7 +34,19 @@ func TestTimeoutsWhileOverloadedAreNotCounted(t *testing.T) {
 	e := startEngine(t, nil, "")
 	overload := probe.NewOverload(quietLog)
 	e.deps.Prober = probe.New(probe.Options{Overload: overload})
-	overload.Signal("test: injected stall") // lasts probe.OverloadHold
+	// Every probe (300ms) sees an injected stall of its whole timeout.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				overload.Stalled(time.Second)
+			}
+		}
+	}()
 	url := "http://" + ln.Addr().String() + "/"
 	e.register(t, RegisterItem{URL: url, Data: json.RawMessage(`null`)})
 	deadline := time.Now().Add(5 * time.Second)

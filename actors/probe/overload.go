@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,33 +13,47 @@ const (
 	// StallThreshold is the scheduling delay that counts as overload: a
 	// goroutine that asked to wake up was kept waiting this long for a CPU.
 	StallThreshold = 200 * time.Millisecond
-	// OverloadHold is how long overload lasts after its last sign.
+	// OverloadHold is how long the overloaded state lasts after its last
+	// sign.
 	OverloadHold = 10 * time.Second
 	// heartbeat is how often Run measures the scheduling delay.
 	heartbeat = 100 * time.Millisecond
+	// keptStalls is how many recent stalls Doubtful looks at.
+	keptStalls = 64
 )
 
 // Overload tells whether SpO₂ itself is too busy for a timeout to say
-// anything about a target. Signs of overload are a stalled scheduler (Run
-// measures it) and running out of local resources (file descriptors,
-// ports, memory for sockets: the prober reports those); overload lasts
-// OverloadHold after the last sign. A probe that timed out while SpO₂ was
-// overloaded — from OverloadHold before it started until it ended — is
-// inconclusive (Doubtful), and is not counted against its target.
+// anything about a target. Run measures scheduler stalls: how late a
+// goroutine that asked to wake up actually runs. A probe that timed out is
+// Doubtful when SpO₂ lost a tenth of its timeout (StallThreshold at least)
+// to one stall while it ran — seen by the heartbeat, or still going on when
+// the probe ended. Running out of local resources (file descriptors, ports,
+// socket memory) is also a sign; the prober reports it with Signal.
 //
 // Time waiting for a pool worker is never a sign: a probe's clock starts
 // when a worker starts it.
 //
-// Entering and leaving overload are logged, one line each. The nil
-// *Overload is never overloaded. Methods are safe for concurrent use.
+// SpO₂ is overloaded from a sign (a stall of StallThreshold or more, or a
+// Signal) until OverloadHold after the last one; entering and leaving are
+// logged, one line each. The nil *Overload is never overloaded. Methods are
+// safe for concurrent use.
 type Overload struct {
-	log *slog.Logger
-	now func() time.Time
+	log  *slog.Logger
+	now  func() time.Time
+	beat atomic.Int64 // when Run last woke, unix nanoseconds; 0 when not running
 
 	mu     sync.Mutex
+	stalls [keptStalls]stall // ring of recent stalls
+	next   int
 	last   time.Time // the latest sign; zero when none yet
 	since  time.Time // when the current overload began; zero when none
 	reason string    // the first sign of the current overload
+}
+
+// stall is a scheduling delay of size, seen at at (when it ended).
+type stall struct {
+	at   time.Time
+	size time.Duration
 }
 
 // NewOverload returns a detector that logs to log.
@@ -47,23 +62,39 @@ func NewOverload(log *slog.Logger) *Overload {
 }
 
 // Run measures how late a sleeping goroutine wakes, every 100 ms, and
-// signals overload when it is StallThreshold late or more. It returns when
+// records every delay of StallThreshold or more (Stalled). It returns when
 // ctx ends.
 func (o *Overload) Run(ctx context.Context) {
 	t := time.NewTimer(heartbeat)
 	defer t.Stop()
+	defer o.beat.Store(0)
 	for {
 		slept := time.Now()
+		o.beat.Store(slept.UnixNano())
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 		if late := time.Since(slept) - heartbeat; late >= StallThreshold {
-			o.Signal(fmt.Sprintf("scheduler stalled %s", late.Round(time.Millisecond)))
+			o.Stalled(late)
 		}
 		o.State() // ends an overload whose hold has passed, with its log line
 		t.Reset(heartbeat)
+	}
+}
+
+// Stalled records that SpO₂'s goroutines waited d for a CPU, ending now.
+func (o *Overload) Stalled(d time.Duration) {
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	o.stalls[o.next] = stall{at: o.now(), size: d}
+	o.next = (o.next + 1) % keptStalls
+	o.mu.Unlock()
+	if d >= StallThreshold {
+		o.Signal(fmt.Sprintf("scheduler stalled %s", d.Round(time.Millisecond)))
 	}
 }
 
@@ -79,7 +110,7 @@ func (o *Overload) Signal(reason string) {
 	o.last = now
 	if o.since.IsZero() {
 		o.since, o.reason = now, reason
-		o.log.Warn("spo2 overloaded: probe timeouts are inconclusive until it recovers", "reason", reason)
+		o.log.Warn("spo2 overloaded: probe timeouts may be inconclusive until it recovers", "reason", reason)
 	}
 }
 
@@ -107,14 +138,25 @@ func (o *Overload) Overloaded() bool {
 	return ok
 }
 
-// Doubtful reports whether a probe that started at start and ends now ran
-// while SpO₂ was overloaded: a sign came at most OverloadHold before start,
-// or after it.
-func (o *Overload) Doubtful(start time.Time) bool {
+// Doubtful reports whether a probe that started at start, with the given
+// timeout, and ends now lost a tenth of its timeout (StallThreshold at
+// least) to one stall of SpO₂'s scheduler: one that ended after start, or
+// one still going on.
+func (o *Overload) Doubtful(start time.Time, timeout time.Duration) bool {
 	if o == nil {
 		return false
 	}
+	need := max(timeout/10, StallThreshold)
+	now := o.now()
+	if beat := o.beat.Load(); beat != 0 && now.Sub(time.Unix(0, beat))-heartbeat >= need {
+		return true // the heartbeat is overdue: stalled right now
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return !o.last.IsZero() && !o.last.Before(start.Add(-OverloadHold))
+	for _, s := range o.stalls {
+		if s.size >= need && !s.at.Before(start) {
+			return true
+		}
+	}
+	return false
 }

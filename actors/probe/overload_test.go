@@ -24,36 +24,29 @@ func newTestOverload(now *time.Time) (*Overload, *logBuffer) {
 func TestOverloadStateAndHold(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	o, logs := newTestOverload(&now)
-	start := now
-	if o.Overloaded() || o.Doubtful(start) {
+	if o.Overloaded() {
 		t.Fatal("overloaded before any sign")
 	}
+	first := now.Add(time.Second)
+	now = first
+	o.Stalled(StallThreshold / 2) // too short to count
+	if o.Overloaded() {
+		t.Fatal("a short stall made SpO₂ overloaded")
+	}
+	o.Stalled(300 * time.Millisecond)
 	now = now.Add(time.Second)
-	o.Signal("scheduler stalled 300ms")
-	now = now.Add(time.Second)
-	o.Signal("scheduler stalled 250ms")
-	if ok, since, reason := o.State(); !ok || !since.Equal(start.Add(time.Second)) || reason != "scheduler stalled 300ms" {
+	o.Signal("out of local resources: other: too many open files")
+	if ok, since, reason := o.State(); !ok || !since.Equal(first) || reason != "scheduler stalled 300ms" {
 		t.Fatalf("State() = %v %v %q", ok, since, reason)
 	}
-	tests := []struct {
-		after        time.Duration // from the last sign
-		probeStart   time.Duration // relative to the last sign
-		overloaded   bool
-		inconclusive bool
-	}{
-		{after: time.Second, probeStart: -2 * time.Second, overloaded: true, inconclusive: true},
-		{after: OverloadHold - time.Millisecond, probeStart: -OverloadHold, overloaded: true, inconclusive: true},
-		{after: OverloadHold, probeStart: time.Second, overloaded: false, inconclusive: true},                     // started within the hold
-		{after: 2 * OverloadHold, probeStart: OverloadHold + time.Second, overloaded: false, inconclusive: false}, // started after it
-	}
 	last := now
-	for _, tc := range tests {
+	for _, tc := range []struct {
+		after      time.Duration // from the last sign
+		overloaded bool
+	}{{time.Second, true}, {OverloadHold - time.Millisecond, true}, {OverloadHold, false}, {2 * OverloadHold, false}} {
 		now = last.Add(tc.after)
 		if got := o.Overloaded(); got != tc.overloaded {
 			t.Errorf("%s after the last sign: overloaded %v, want %v", tc.after, got, tc.overloaded)
-		}
-		if got := o.Doubtful(last.Add(tc.probeStart)); got != tc.inconclusive {
-			t.Errorf("probe started %s from the last sign: doubtful %v, want %v", tc.probeStart, got, tc.inconclusive)
 		}
 	}
 	if n := strings.Count(logs.String(), "spo2 overloaded"); n != 1 {
@@ -64,8 +57,46 @@ func TestOverloadStateAndHold(t *testing.T) {
 	}
 	var nilOverload *Overload
 	nilOverload.Signal("ignored")
-	if nilOverload.Overloaded() || nilOverload.Doubtful(now) {
+	nilOverload.Stalled(time.Hour)
+	if nilOverload.Overloaded() || nilOverload.Doubtful(now, time.Second) {
 		t.Error("the nil Overload is overloaded")
+	}
+}
+
+func TestOverloadDoubtful(t *testing.T) {
+	base := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		stallAt  time.Duration // from the probe's start; the stall ends then
+		stall    time.Duration
+		overdue  time.Duration // heartbeat overdue when the probe ends (0: not running)
+		timeout  time.Duration
+		doubtful bool
+	}{
+		{name: "no stall", timeout: time.Second},
+		{name: "stall during the probe", stallAt: 500 * time.Millisecond, stall: 300 * time.Millisecond, timeout: time.Second, doubtful: true},
+		{name: "stall ending as the probe starts", stallAt: 0, stall: 300 * time.Millisecond, timeout: time.Second, doubtful: true},
+		{name: "stall before the probe", stallAt: -time.Millisecond, stall: time.Second, timeout: time.Second},
+		{name: "stall under the threshold", stallAt: 500 * time.Millisecond, stall: StallThreshold - time.Millisecond, timeout: time.Second},
+		{name: "stall under a tenth of a long timeout", stallAt: time.Second, stall: 400 * time.Millisecond, timeout: 5 * time.Second},
+		{name: "stall of a tenth of a long timeout", stallAt: time.Second, stall: 500 * time.Millisecond, timeout: 5 * time.Second, doubtful: true},
+		{name: "stalled right now", overdue: 250 * time.Millisecond, timeout: time.Second, doubtful: true},
+		{name: "heartbeat on time", overdue: 10 * time.Millisecond, timeout: time.Second},
+	}
+	for _, tc := range tests {
+		now := base
+		o, _ := newTestOverload(&now)
+		if tc.stall > 0 {
+			now = base.Add(tc.stallAt)
+			o.Stalled(tc.stall)
+		}
+		now = base.Add(tc.timeout)
+		if tc.overdue > 0 {
+			o.beat.Store(now.Add(-heartbeat - tc.overdue).UnixNano())
+		}
+		if got := o.Doubtful(base, tc.timeout); got != tc.doubtful {
+			t.Errorf("%s: Doubtful %v, want %v", tc.name, got, tc.doubtful)
+		}
 	}
 }
 
@@ -91,12 +122,17 @@ func TestTimeoutDuringOverloadIsInconclusive(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/"
 	for _, overloaded := range []bool{false, true} {
 		o := NewOverload(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		o.now = func() time.Time { return time.Now().Add(-time.Minute) }
+		o.Stalled(time.Second) // a minute before the probe: does not count
+		o.now = time.Now
 		p := New(Options{Overload: o})
 		done := make(chan health.Outcome)
 		go func() { done <- p.Probe(context.Background(), url, time.Second, health.DefaultExpect) }()
 		c := <-accepted // the probe is running
 		if overloaded {
-			o.Signal("test: injected stall")
+			o.Stalled(time.Second) // injected: the probe lost its whole timeout
+		} else {
+			o.Stalled(StallThreshold / 2) // too short to matter
 		}
 		out := <-done
 		c.Close()

@@ -39,7 +39,7 @@ type Options struct {
 	// connection is an "other" outcome.
 	Allow *target.Policy
 	// Overload, when set, is told when SpO₂ runs out of local resources,
-	// and makes a timeout observed while SpO₂ is overloaded inconclusive.
+	// and makes a timeout during which SpO₂ stalled inconclusive.
 	Overload *Overload
 }
 
@@ -97,8 +97,9 @@ func (p *Prober) Close() { p.transport.CloseIdleConnections() }
 // about timeout (or sooner when ctx ends); when it returns, every connection
 // it was opening is closed. The timeout starts when Probe is called.
 //
-// A timeout observed while SpO₂ is overloaded, and a failure because SpO₂
-// ran out of descriptors or ports, are Inconclusive.
+// A timeout during which SpO₂'s scheduler stalled (see Overload.Doubtful),
+// and a failure because SpO₂ ran out of descriptors or ports, are
+// Inconclusive.
 func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -136,7 +137,7 @@ func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, e
 		case exhausted(err):
 			p.overload.Signal("out of local resources: " + out.Err)
 			out.Inconclusive = true
-		case out.Kind == health.KindTimeout && p.overload.Doubtful(start):
+		case out.Kind == health.KindTimeout && p.overload.Doubtful(start, timeout):
 			out.Inconclusive = true
 		}
 	}
