@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/target"
 )
 
 // config is SpO₂'s configuration (README.md lists it): environment variables, each
@@ -34,6 +35,7 @@ type config struct {
 	TLSKey         string
 	LogLevel       string
 	MaxIdleConns   int
+	AllowedTargets *target.Policy // nil: every target allowed
 }
 
 // setting is one configuration variable with its default and description.
@@ -62,6 +64,7 @@ var settings = []setting{
 	{"TLS_KEY_FILE", "", "TLS private key"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"PROBE_MAX_IDLE_CONNS", "4096", "kept-alive idle probe connections across all targets (0: no keep-alive)"},
+	{"ALLOWED_TARGETS", "", "comma-separated address ranges and host patterns probes may reach, e.g. 10.0.0.0/8,*.svc.cluster.local (unset: any)"},
 }
 
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
@@ -112,6 +115,7 @@ func loadConfig(args []string) (config, error) {
 		TLSKey:         p.str("TLS_KEY_FILE"),
 		LogLevel:       p.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		MaxIdleConns:   p.intIn("PROBE_MAX_IDLE_CONNS", 0, 20_000),
+		AllowedTargets: p.policy("ALLOWED_TARGETS"),
 	}
 	if p.err != nil {
 		return c, p.err
@@ -198,6 +202,14 @@ func (p *parser) addr(env string) string {
 		p.fail(env, "not a host:port address")
 	}
 	return v
+}
+
+func (p *parser) policy(env string) *target.Policy {
+	pol, err := target.ParsePolicy(p.str(env))
+	if err != nil {
+		p.fail(env, "%v", err)
+	}
+	return pol
 }
 
 func (p *parser) oneOf(env string, options ...string) string {

@@ -108,19 +108,25 @@ func serve(cfg config, log *slog.Logger) error {
 		// protoactor's own logging: warnings and errors only.
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
 	}))
-	timersCtx, stopTimers := context.WithCancel(context.Background())
-	defer stopTimers()
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground() // the timer heap and the overload watch
 	scheduler := schedule.New()
-	go scheduler.Run(timersCtx)
+	go scheduler.Run(background)
 	pool := probe.NewPool(cfg.MaxInFlight)
 	defer pool.Close()
 	m.CountProbesInFlight(pool.Busy)
+	overload := probe.NewOverload(log)
+	go overload.Run(background)
+	m.CountOverload(overload.Overloaded)
 	prober := probe.New(probe.Options{
 		MaxIdleConns:    cfg.MaxIdleConns,
 		IdleConnTimeout: 2 * cfg.Defaults.Interval,
 		OnDial:          m.ProbeDials.Inc,
+		Allow:           cfg.AllowedTargets,
+		Overload:        overload,
 	})
 	defer prober.Close()
+	m.CountDialsInFlight(prober.Dialing)
 
 	root := system.Root
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
@@ -135,8 +141,9 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	slack := startSlack(cfg, root, broadcaster, model, store, m, log)
 
-	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue},
-		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler()})
+	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
+		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
+			Overload: overload})
 	httpSrv := newHTTPServer(srv.Handler(), log)
 	wsSrv := newHTTPServer(srv.WS, log)
 
@@ -146,7 +153,8 @@ func serve(cfg config, log *slog.Logger) error {
 	go func() { serveErr <- serveOn(httpSrv, httpLn, cfg) }()
 	go func() { serveErr <- serveOn(wsSrv, wsLn, cfg) }()
 	log.Info("spo2 started", "http", httpLn.Addr().String(), "ws", wsLn.Addr().String(),
-		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "")
+		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "",
+		"allowed_targets", cfg.AllowedTargets.String())
 
 	var runErr error
 	select {
@@ -173,7 +181,7 @@ func serve(cfg config, log *slog.Logger) error {
 	// flush has its own short timeout), then stop the batcher, which cancels
 	// a post still waiting for Slack. Changes Slack did not accept are not
 	// recorded as announced, so the next start announces them.
-	stopTimers()
+	stopBackground()
 	pool.Close() // ends every probe in flight
 	if slack != nil {
 		_, _ = root.RequestFuture(slack, actors.SlackFlush{}, min(slackFlushBudget, remaining(deadline, 2*time.Second))).Result()

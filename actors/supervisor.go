@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
-	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,10 +17,11 @@ import (
 	"github.com/spo2/spo2/persistence"
 )
 
-// KeepAlivePolicy decides whether probe connections are kept alive from the
-// number of distinct host:port pairs watched (probe.Prober does).
+// KeepAlivePolicy is told which URLs are watched, so that it can decide
+// whether probe connections are worth keeping alive (probe.Prober does).
 type KeepAlivePolicy interface {
-	FitHosts(n int)
+	Watch(url string)
+	Unwatch(url string)
 }
 
 // DurableStore applies registration changes durably and reports completion
@@ -40,7 +39,7 @@ type SupervisorConfig struct {
 	Model       *readmodel.Model     // updated after each durable write
 	Broadcaster *actor.PID           // receives Registered, StatusChanged, Removed
 	Checkers    *CheckerDeps         // shared by every URL checker
-	KeepAlive   KeepAlivePolicy      // told how many distinct hosts are watched; may be nil
+	KeepAlive   KeepAlivePolicy      // told which URLs are watched; may be nil
 	Metrics     *metrics.Metrics
 	Log         *slog.Logger
 }
@@ -60,7 +59,6 @@ type Supervisor struct {
 	latest   map[string]*health.Registration
 	checkers map[string]*actor.PID
 	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
-	hosts    map[string]int              // host:port → registered URLs on it
 	self     actor.Context
 	props    *actor.Props // shared by every checker
 	previous *Supervisor  // the incarnation before a restart, if any
@@ -167,7 +165,6 @@ func (s *Supervisor) start(ctx actor.Context) {
 	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
 	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
 	s.entries = make(map[string]*readmodel.Entry, len(s.cfg.Loaded))
-	s.hosts = make(map[string]int)
 	s.self = ctx
 	s.props = newURLCheckerProps(s.cfg.Checkers)
 	if prev := s.previous; prev != nil {
@@ -186,7 +183,6 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
-	s.fitHosts()
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
 }
 
@@ -278,7 +274,6 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		it := c.items[0]
 		s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
-		s.fitHosts()
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
 		s.cfg.Log.Info("url removed", "url", target.Mask(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
@@ -305,7 +300,6 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
 	if changed > 0 {
-		s.fitHosts()
 		s.cfg.Log.Info("urls registered", "count", changed)
 	}
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
@@ -331,12 +325,16 @@ func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	s.previous = nil
 	s.latest = prev.latest
 	s.cfg.Metrics.URLCheckers.Set(0) // protoactor stopped the predecessor's checkers
+	if p := s.cfg.KeepAlive; p != nil {
+		for u := range prev.checkers {
+			p.Unwatch(u)
+		}
+	}
 	for _, ref := range s.cfg.Model.Snapshot() {
 		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
 			s.spawnChecker(ctx, e, 0)
 		}
 	}
-	s.fitHosts()
 	s.cfg.Log.Error("supervisor restarted after a panic; checkers respawned", "urls", len(s.checkers))
 }
 
@@ -349,7 +347,9 @@ func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, fir
 	s.checkers[u] = pid
 	s.entries[pid.Id] = entry
 	s.cfg.Metrics.URLCheckers.Inc()
-	s.hosts[hostOf(u)]++
+	if p := s.cfg.KeepAlive; p != nil {
+		p.Watch(u) // the prober counts hosts for its keep-alive policy
+	}
 }
 
 // stopChecker stops the checker of url, if any.
@@ -362,34 +362,9 @@ func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
 	delete(s.checkers, url)
 	delete(s.entries, pid.Id)
 	s.cfg.Metrics.URLCheckers.Dec()
-	h := hostOf(url)
-	if s.hosts[h]--; s.hosts[h] <= 0 {
-		delete(s.hosts, h)
-	}
-}
-
-// fitHosts tells the prober how many distinct hosts are watched, so that it
-// keeps connections alive only when they can be reused.
-func (s *Supervisor) fitHosts() {
 	if p := s.cfg.KeepAlive; p != nil {
-		p.FitHosts(len(s.hosts))
+		p.Unwatch(url)
 	}
-}
-
-// hostOf returns the host:port a URL's probes connect to.
-func hostOf(raw string) string {
-	u, err := neturl.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
-	}
-	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // firstProbeWithin spreads the first probes of URLs loaded at start-up over

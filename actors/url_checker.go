@@ -218,6 +218,10 @@ func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Setti
 
 func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	m := c.deps.Metrics
+	if o.Inconclusive { // SpO₂ was overloaded: the outcome says nothing about the URL
+		m.ProbesInconclusive.Inc()
+		return
+	}
 	outcome := string(o.Kind)
 	if o.Answered {
 		outcome = string(o.Verdict())

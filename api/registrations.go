@@ -94,6 +94,9 @@ func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 // put serves PUT /?url=U: register U or update its data and settings.
 func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	u, berr := watchedURL(r)
+	if berr == nil {
+		berr = s.allowed(u)
+	}
 	if berr != nil {
 		writeError(w, berr.code, berr.msg)
 		return
@@ -189,6 +192,9 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	var indexes []int
 	for i, m := range raw {
 		item, err := parseBulkItem(m)
+		if berr := s.allowed(item.URL); err == nil && berr != nil {
+			err = berr
+		}
 		if err != nil {
 			out.Errors = append(out.Errors, bulkError{Index: i, URL: item.URL, Error: err.Error()})
 			continue

@@ -27,6 +27,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/target"
 )
 
 // Limits on what clients may send.
@@ -50,6 +51,8 @@ type Config struct {
 	// WSClientQueue is how many events may wait for one WebSocket client
 	// before it is cut as too slow.
 	WSClientQueue int
+	// Targets, when set, limits the URLs that may be registered.
+	Targets *target.Policy
 }
 
 // Deps are the parts of SpO₂ the API talks to.
@@ -62,6 +65,10 @@ type Deps struct {
 	Log         *slog.Logger
 	// UI serves the dashboard files under /ui/.
 	UI http.Handler
+	// Overload, when set, tells /healthz whether SpO₂ is overloaded.
+	Overload interface {
+		State() (overloaded bool, since time.Time, reason string)
+	}
 }
 
 // Server holds the HTTP handlers. Create it with New.
@@ -114,7 +121,15 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodGet, "/ws", "ws", paramsWS, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 		s.WS.ServeHTTP(w, req)
 	})
+	// /healthz is a liveness check: an overloaded SpO₂ is alive, and a
+	// restart would not make it less loaded, so it answers 200 either way.
 	route(http.MethodGet, "/healthz", "healthz", paramsNone, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		if s.deps.Overload != nil {
+			if ok, since, reason := s.deps.Overload.State(); ok {
+				writeJSON(w, http.StatusOK, map[string]string{"status": "overloaded", "since": since.UTC().Format(time.RFC3339), "reason": reason})
+				return
+			}
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	metricsHandler := jsonErrors(promhttp.HandlerFor(s.deps.Metrics.Registry, promhttp.HandlerOpts{}))

@@ -76,6 +76,15 @@ func checkURL(raw string) error {
 	return nil
 }
 
+// allowed refuses a URL to register whose host ALLOWED_TARGETS does not
+// allow, naming the rules.
+func (s *Server) allowed(raw string) *badRequest {
+	if err := s.cfg.Targets.CheckURL(raw); err != nil {
+		return invalid("%s", err)
+	}
+	return nil
+}
+
 // readData reads a body of at most MaxDataBytes as one JSON value, whatever
 // the Content-Type, and returns it compacted. An empty body (or only white
 // space) returns nil: no data given.

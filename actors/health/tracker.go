@@ -11,6 +11,9 @@ type Outcome struct {
 	At        time.Time // when the probe finished
 	Answered  bool      // an HTTP response arrived
 	ExpectHit bool      // Answered and Code is in the expected set
+	// Inconclusive says the outcome tells nothing about the target (SpO₂
+	// was overloaded when it timed out): the state machine ignores it.
+	Inconclusive bool
 }
 
 // Verdict is the state that one outcome points to on its own.
@@ -44,7 +47,11 @@ type Tracker struct {
 // Observe applies one outcome to the current status under the given
 // thresholds. The next status always records the outcome's details (code,
 // error, latency, check time); changed reports whether the state changed.
+// An Inconclusive outcome changes nothing: cur comes back as it is.
 func (t *Tracker) Observe(cur Status, o Outcome, failureThreshold, successThreshold int) (next Status, changed bool) {
+	if o.Inconclusive {
+		return cur, false
+	}
 	verdict := o.Verdict()
 	if verdict == Healthy {
 		t.successes = min(t.successes+1, MaxThreshold)

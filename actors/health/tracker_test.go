@@ -9,6 +9,8 @@ var (
 	ok200   = Outcome{Answered: true, Code: 200, ExpectHit: true}
 	bad503  = Outcome{Answered: true, Code: 503}
 	refused = Outcome{Kind: KindRefused, Err: "connection refused"}
+	// doubt is a timeout while SpO₂ was overloaded.
+	doubt = Outcome{Kind: KindTimeout, Err: "timeout after 1s", Inconclusive: true}
 )
 
 func TestTrackerTransitions(t *testing.T) {
@@ -37,6 +39,11 @@ func TestTrackerTransitions(t *testing.T) {
 			[]Outcome{bad503}, []State{Unhealthy}},
 		{"restored state: same verdict is no change", Unreachable, 3, 1,
 			[]Outcome{refused, ok200}, []State{Unreachable, Healthy}},
+		{"inconclusive outcomes neither count nor break a streak", Pending, 2, 2,
+			[]Outcome{ok200, doubt, doubt, bad503, doubt, bad503, doubt, ok200, doubt, ok200},
+			[]State{Healthy, Healthy, Healthy, Healthy, Healthy, Unhealthy, Unhealthy, Unhealthy, Unhealthy, Healthy}},
+		{"an inconclusive first outcome is no verdict", Pending, 3, 1,
+			[]Outcome{doubt, doubt}, []State{Pending, Pending}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +53,12 @@ func TestTrackerTransitions(t *testing.T) {
 				o.At = time.Unix(int64(i+1), 0)
 				before := st.State
 				next, changed := tr.Observe(st, o, tc.fail, tc.succ)
+				if o.Inconclusive {
+					if changed || next != st {
+						t.Fatalf("inconclusive outcome %d changed the status: %+v → %+v", i, st, next)
+					}
+					continue
+				}
 				got := next.State
 				if got != tc.want[i] {
 					t.Fatalf("after outcome %d: state %s, want %s", i, got, tc.want[i])

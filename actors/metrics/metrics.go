@@ -36,6 +36,9 @@ type Metrics struct {
 	HTTPRequests        *prometheus.CounterVec // spo2_http_requests_total{route,code}
 	ProbeDials          prometheus.Counter     // spo2_probe_connections_opened_total
 	StoreRefused        *prometheus.CounterVec // spo2_store_writes_refused_total{kind}: durable, status, announced
+	// ProbesInconclusive is spo2_probes_inconclusive_total: outcomes not
+	// counted against their URL because SpO₂ was overloaded.
+	ProbesInconclusive prometheus.Counter
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -85,6 +88,7 @@ func New() *Metrics {
 	for _, kind := range []string{"durable", "status", "announced"} {
 		m.StoreRefused.WithLabelValues(kind) // exported as 0 from the start
 	}
+	m.ProbesInconclusive = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_inconclusive_total", Help: "Probe outcomes ignored because SpO₂ was overloaded when they timed out (or ran out of descriptors or ports)."})
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
@@ -93,7 +97,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag,
 		m.ProbesSkipped, m.ProbeResultsDropped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
 		m.ActorRestarts, m.URLCheckers, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests,
-		m.StoreRefused} {
+		m.StoreRefused, m.ProbesInconclusive} {
 		f(c)
 	}
 	return m
@@ -117,6 +121,26 @@ func (m *Metrics) CountStoreFree(free func() (uint64, error)) {
 		}
 		return float64(n)
 	}))
+}
+
+// CountDialsInFlight registers spo2_probe_dials_in_flight, read from dialing
+// (the prober's count of connections being opened) at each scrape.
+func (m *Metrics) CountDialsInFlight(dialing func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_probe_dials_in_flight", Help: "Probe connections being opened (TCP connect and TLS handshake)."},
+		func() float64 { return float64(dialing()) }))
+}
+
+// CountOverload registers spo2_overloaded, 1 while overloaded() is true.
+func (m *Metrics) CountOverload(overloaded func() bool) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_overloaded", Help: "1 while SpO₂ is overloaded (its scheduler stalls, or it runs out of descriptors or ports): probe timeouts are then inconclusive."},
+		func() float64 {
+			if overloaded() {
+				return 1
+			}
+			return 0
+		}))
 }
 
 // CountURLs registers spo2_urls{state}, computed by counts (state name →

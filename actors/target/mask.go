@@ -1,5 +1,5 @@
 // Package target holds what SpO₂ knows about a watched URL as a target:
-// how to show it without its secrets.
+// how to show it without its secrets, and whether it may be probed at all.
 package target
 
 import "strings"

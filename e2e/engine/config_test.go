@@ -49,6 +49,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"DB_PATH in use by another spo2", []string{"DB_PATH=" + running.DBPath}, "DB_PATH", running.DBPath},
 		{"DB_MIN_FREE not a size", []string{"DB_MIN_FREE=64MB"}, "DB_MIN_FREE", "64MB"},
 		{"DB_MIN_FREE too small", []string{"DB_MIN_FREE=32MiB"}, "DB_MIN_FREE", "32MiB"},
+		{"ALLOWED_TARGETS bad rule", []string{"ALLOWED_TARGETS=10.0.0.0/8,10.0.0.0/33"}, "ALLOWED_TARGETS", "10.0.0.0/33"},
 		{"DB_PATH under a file", []string{"DB_PATH=" + filepath.Join(file, "db")}, "DB_PATH", filepath.Join(file, "db")},
 	}
 	for _, c := range cases {

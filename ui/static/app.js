@@ -47,6 +47,36 @@
     return Number.isFinite(t) && t > 946684800000 ? t : 0; // ignore Go zero times
   };
 
+  // maskURL hides secrets in a URL for display: the password of its user
+  // information (user:****@host) and the values of secret-looking query
+  // parameters, as SpO₂'s logs do. Rows keep the URL itself as their key.
+  const SECRET_PARAMS = new Set(['password', 'passwd', 'pwd', 'pass', 'token', 'access_token', 'auth',
+    'secret', 'api_key', 'apikey', 'key', 'sig', 'signature']);
+  function maskURL(raw) {
+    let s = raw;
+    const scheme = s.indexOf('://');
+    const start = scheme >= 0 ? scheme + 3 : 0;
+    let end = s.slice(start).search(/[/?#]/);
+    end = end < 0 ? s.length : start + end;
+    const at = s.lastIndexOf('@', end - 1);
+    if (at >= start) {
+      const colon = s.indexOf(':', start);
+      if (colon >= 0 && colon < at) {
+        s = s.slice(0, colon + 1) + '****' + s.slice(at);
+        end = colon + 1 + 4 + (end - at);
+      }
+    }
+    const q = s.indexOf('?', end);
+    if (q < 0) return s;
+    let frag = s.indexOf('#', q);
+    if (frag < 0) frag = s.length;
+    const pairs = s.slice(q + 1, frag).split('&').map((p) => {
+      const eq = p.indexOf('=');
+      return eq >= 0 && SECRET_PARAMS.has(p.slice(0, eq).toLowerCase()) ? p.slice(0, eq) + '=****' : p;
+    });
+    return s.slice(0, q + 1) + pairs.join('&') + s.slice(frag);
+  }
+
   function compactValue(v) {
     if (v === null || v === undefined) return '';
     if (typeof v === 'string') return v;
@@ -70,7 +100,7 @@
     r.data = data === undefined ? null : data;
     r.dataText = compactData(r.data);
     r.dataFull = r.data === null ? '' : JSON.stringify(r.data, null, 1);
-    r.search = (r.url + '\n' + r.dataText).toLowerCase();
+    r.search = (r.shown + '\n' + r.dataText).toLowerCase();
   }
 
   function setStatus(r, st) {
@@ -93,7 +123,7 @@
 
   function rowFromRecord(rec) {
     const st = rec.status || {};
-    const r = { url: rec.url, probe: rec.probe || null, ver: 0 };
+    const r = { url: rec.url, shown: maskURL(rec.url), probe: rec.probe || null, ver: 0 };
     r.interval = parseDur(r.probe && r.probe.interval);
     setData(r, rec.data);
     setStatus(r, st);
@@ -353,8 +383,8 @@
       tr.dataset.url = r.url;
       tr.dataset.state = r.state;
       c.badge.textContent = r.state;
-      c.url.textContent = r.url;
-      c.url.title = r.url;
+      c.url.textContent = r.shown;
+      c.url.title = r.shown;
       renderResult(c.result, r);
       c.lat.textContent = r.latency === null || (r.state === 'pending' && !r.checked) ? '—' : fmtLatency(r.latency);
       c.data.textContent = r.dataText || '—';

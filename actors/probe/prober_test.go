@@ -3,7 +3,9 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/target"
 	"github.com/spo2/spo2/e2e/harness"
 )
 
@@ -80,7 +83,11 @@ func TestProbeOutcomes(t *testing.T) {
 	servers["refused"] = harness.ClosedPortURL(t, "/")
 	servers["reset"] = harness.RawServer(t, harness.ResetConnection)
 	servers["eof"] = harness.RawServer(t, func(net.Conn) {})
-	servers["garbage"] = harness.GarbageURL(t, "/")
+	servers["garbage"] = harness.RawServer(t, func(c net.Conn) { _, _ = io.WriteString(c, "SSH-2.0-OpenSSH-SECRET\r\n\r\n") })
+	servers["bad-status"] = harness.RawServer(t, func(c net.Conn) { _, _ = io.WriteString(c, "HTTP/1.1 INTERNAL-SECRET-BANNER\r\n\r\n") })
+	servers["bad-header"] = harness.RawServer(t, func(c net.Conn) {
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nSECRET header line\r\n\r\n")
+	})
 	tlsSrv := httptest.NewTLSServer(handlers["ok"])
 	defer tlsSrv.Close()
 	servers["tls-untrusted"] = tlsSrv.URL + "/"
@@ -113,6 +120,8 @@ func TestProbeOutcomes(t *testing.T) {
 		{"reset", "200-399", health.Unreachable, 0, health.KindReset},
 		{"eof", "200-399", health.Unreachable, 0, health.KindReset},
 		{"garbage", "200-399", health.Unreachable, 0, health.KindProtocol},
+		{"bad-status", "200-399", health.Unreachable, 0, health.KindProtocol},
+		{"bad-header", "200-399", health.Unreachable, 0, health.KindProtocol},
 		{"tls-untrusted", "200-399", health.Unreachable, 0, health.KindTLS},
 		{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindTLS},
 	}
@@ -127,6 +136,9 @@ func TestProbeOutcomes(t *testing.T) {
 			if tc.kind != "" && !strings.Contains(o.Err, string(tc.kind)) {
 				t.Fatalf("error %q does not contain its kind %q", o.Err, tc.kind)
 			}
+			if strings.Contains(o.Err, "SECRET") || strings.Contains(o.Err, "127.0.0.1") || strings.Contains(o.Err, "example.com") {
+				t.Fatalf("error %q echoes what the target sent", o.Err)
+			}
 			if took > timeout+time.Second {
 				t.Fatalf("probe took %s, more than its timeout %s allows", took, timeout)
 			}
@@ -138,23 +150,32 @@ func TestProbeOutcomes(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
+	secretCert := &x509.Certificate{DNSNames: []string{"SECRET.internal"}}
 	tests := []struct {
 		err  error
 		kind health.ErrorKind
+		msg  string
 	}{
-		{&net.DNSError{Name: "pod-7.invalid", Err: "no such host", IsNotFound: true}, health.KindDNS},
-		{&net.OpError{Op: "dial", Err: &osSyscallError{syscall.ECONNREFUSED}}, health.KindRefused},
-		{&net.OpError{Op: "read", Err: &osSyscallError{syscall.ECONNRESET}}, health.KindReset},
-		{context.DeadlineExceeded, health.KindTimeout},
-		{io.ErrUnexpectedEOF, health.KindReset},
-		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, health.KindTLS},
-		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0"`), health.KindProtocol},
-		{errors.New("something else"), health.KindOther},
+		{&net.DNSError{Name: "pod-7.invalid", Err: "no such host", IsNotFound: true}, health.KindDNS, "dns lookup of pod-7.invalid failed: no such host"},
+		{&net.OpError{Op: "dial", Err: &osSyscallError{syscall.ECONNREFUSED}}, health.KindRefused, "connection refused"},
+		{&net.OpError{Op: "read", Err: &osSyscallError{syscall.ECONNRESET}}, health.KindReset, "connection reset by peer"},
+		{context.DeadlineExceeded, health.KindTimeout, "timeout after 5s"},
+		{io.ErrUnexpectedEOF, health.KindReset, "connection reset: server closed the connection without a complete response"},
+		{&handshakeError{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, health.KindTLS, "tls: the server did not answer with TLS"},
+		{&handshakeError{&tls.CertificateVerificationError{Err: x509.HostnameError{Certificate: secretCert, Host: "pod-7"}}}, health.KindTLS, "tls: certificate is not valid for the URL's host"},
+		{&handshakeError{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{Cert: secretCert}}}, health.KindTLS, "tls: certificate signed by an unknown authority"},
+		{&handshakeError{errors.New("tls: server selected unsupported protocol version SECRET")}, health.KindTLS, "tls: handshake failed"},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "SSH-2.0-SECRET"`), health.KindProtocol, "protocol error: malformed HTTP response"},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP status code "INTERNAL-SECRET-BANNER"`), health.KindProtocol, "protocol error: malformed HTTP response"},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed MIME header line: SECRET`), health.KindProtocol, "protocol error: malformed HTTP header"},
+		{&net.OpError{Op: "dial", Err: fmt.Errorf("address 10.0.0.1:80: %w", target.ErrNotAllowed)}, health.KindOther, "other: the target's address is not allowed by ALLOWED_TARGETS"},
+		{&net.OpError{Op: "dial", Err: &osSyscallError{syscall.EHOSTUNREACH}}, health.KindOther, "other: no route to host"},
+		{errors.New("something else SECRET"), health.KindOther, "other: request failed"},
 	}
 	for _, tc := range tests {
 		kind, msg := Classify(tc.err, 5*time.Second)
-		if kind != tc.kind {
-			t.Errorf("Classify(%v) = %s, want %s", tc.err, kind, tc.kind)
+		if kind != tc.kind || msg != tc.msg {
+			t.Errorf("Classify(%v) = %s %q, want %s %q", tc.err, kind, msg, tc.kind, tc.msg)
 		}
 		if !strings.Contains(msg, string(kind)) {
 			t.Errorf("Classify(%v) message %q lacks the word %q", tc.err, msg, kind)
@@ -166,48 +187,3 @@ type osSyscallError struct{ errno syscall.Errno }
 
 func (e *osSyscallError) Error() string { return e.errno.Error() }
 func (e *osSyscallError) Unwrap() error { return e.errno }
-
-func TestFitHostsTurnsKeepAliveOffWhenHostsOutnumberThePool(t *testing.T) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	defer srv.Close()
-	p := New(Options{MaxIdleConns: 2, IdleConnTimeout: time.Minute})
-	defer p.Close()
-	probeN := func(n int) int32 {
-		before := conns.Load()
-		for range n {
-			if o := p.Probe(context.Background(), srv.URL+"/", time.Second, health.DefaultExpect); o.Verdict() != health.Healthy {
-				t.Fatalf("probe failed: %+v", o)
-			}
-		}
-		return conns.Load() - before
-	}
-	tests := []struct {
-		hosts     int
-		keepAlive bool
-		maxConns  int32 // new connections for 5 probes: at most (keep-alive), at least (none)
-	}{
-		{hosts: 1, keepAlive: true, maxConns: 1},
-		{hosts: 3, keepAlive: false, maxConns: 4}, // the first may still use the kept connection
-		{hosts: 2, keepAlive: true, maxConns: 1},
-	}
-	for _, tc := range tests {
-		p.FitHosts(tc.hosts)
-		if p.KeepsAlive() != tc.keepAlive {
-			t.Fatalf("%d hosts for 2 idle slots: KeepsAlive %v", tc.hosts, p.KeepsAlive())
-		}
-		got := probeN(5)
-		if tc.keepAlive && got > tc.maxConns {
-			t.Fatalf("%d hosts: %d new connections for 5 probes with keep-alive", tc.hosts, got)
-		}
-		if !tc.keepAlive && got < tc.maxConns {
-			t.Fatalf("%d hosts: %d new connections for 5 probes without keep-alive, want at least %d", tc.hosts, got, tc.maxConns)
-		}
-	}
-}
