@@ -10,18 +10,16 @@
 package api
 
 import (
-	"bufio"
 	"crypto/subtle"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/spo2/spo2/actors/health"
@@ -106,10 +104,10 @@ func (s *Server) Handler() http.Handler {
 	// route registers h for method and path, and for HEAD too when method
 	// is GET; known lists the query parameters it accepts.
 	route := func(method, path, name string, known []string, h httprouter.Handle) {
-		h = s.instrument(name, s.authorize(path, strictQuery(known, h)))
-		r.Handle(method, path, h)
+		counted := s.instrument(name, s.authorize(path, strictQuery(known, h)))
+		r.Handler(method, path, counted)
 		if method == http.MethodGet {
-			r.Handle(http.MethodHead, path, h)
+			r.Handler(http.MethodHead, path, counted)
 		}
 	}
 	route(http.MethodGet, "/", "get", paramsURL, s.getRoot)
@@ -217,33 +215,16 @@ func bearer(header string) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// instrument counts requests by route and status code.
-func (s *Server) instrument(name string, h httprouter.Handle) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		h(rec, r, p)
-		s.deps.Metrics.HTTPRequests.WithLabelValues(name, strconv.Itoa(rec.code)).Inc()
-	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController (and the WebSocket upgrade) reach the
-// underlying writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// Hijack passes the connection on for the WebSocket upgrade.
-func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	r.code = http.StatusSwitchingProtocols
-	return http.NewResponseController(r.ResponseWriter).Hijack()
+// instrument counts requests in spo2_http_requests_total by route and status
+// code (promhttp's instrumentation). A WebSocket upgrade hands the connection
+// over before any status goes through the ResponseWriter, so it counts as 200.
+// The router hands path parameters over in the request's context.
+func (s *Server) instrument(name string, h httprouter.Handle) http.Handler {
+	return promhttp.InstrumentHandlerCounter(
+		s.deps.Metrics.HTTPRequests.MustCurryWith(prometheus.Labels{"route": name}),
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h(w, r, httprouter.ParamsFromContext(r.Context()))
+		}))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

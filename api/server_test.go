@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/spo2/spo2/actors"
 	"github.com/spo2/spo2/actors/health"
@@ -301,6 +302,32 @@ func TestClientGoneEndsTheWait(t *testing.T) {
 		case <-done:
 		case <-time.After(askTimeout / 2):
 			t.Fatalf("%s %s: still waiting after the client went away", tc.method, tc.target)
+		}
+	}
+}
+
+func TestRequestsAreCountedByRouteAndCode(t *testing.T) {
+	s := newTestServer(t, Config{}, false)
+	requests := []struct {
+		method, target string
+		route, code    string
+	}{
+		{"GET", "/all", "all", "200"},
+		{"HEAD", "/all", "all", "200"},
+		{"GET", "/status?url=http%3A%2F%2Fnope%2F", "status", "404"},
+		{"GET", "/all?limit=1", "all", "400"},
+		{"GET", "/ui/app.js", "ui", "200"},
+	}
+	for _, r := range requests {
+		s.serve(r.method, r.target, "").Body.Close()
+	}
+	want := map[[2]string]float64{}
+	for _, r := range requests {
+		want[[2]string{r.route, r.code}]++
+	}
+	for key, n := range want {
+		if got := testutil.ToFloat64(s.deps.Metrics.HTTPRequests.WithLabelValues(key[0], key[1])); got != n {
+			t.Errorf("spo2_http_requests_total{route=%q,code=%q} = %v, want %v", key[0], key[1], got, n)
 		}
 	}
 }
