@@ -23,6 +23,7 @@ type Row struct {
 	HostPeak  float64 `json:"hostile_peak"`
 	Ratio     float64 `json:"ratio_hostile_to_baseline"` // last window
 	Trend     float64 `json:"trend_hostile_last_to_first"`
+	AtLeast   float64 `json:"at_least,omitempty"` // a value at this bound means "at least" (the histogram's top bucket)
 }
 
 func mean(xs []Sample, f func(Sample) float64) float64 {
@@ -76,7 +77,13 @@ func BuildRows(base, host *RunResult) []Row {
 		}
 		rows = append(rows, *r.finish())
 	}
-	windowed := func(fig, unit string, f func(*RunResult, bool) float64, pk func(*RunResult) float64) {
+	top := 0.0
+	for _, r := range []*RunResult{base, host} {
+		if r != nil {
+			top = max(top, r.LagTopMs)
+		}
+	}
+	windowed := func(fig, unit string, f func(*RunResult, bool) float64, pk func(*RunResult) float64) *Row {
 		r := Row{Figure: fig, Unit: unit, BaseFirst: -1, BaseLast: -1, HostFirst: -1, HostLast: -1, HostPeak: -1}
 		if base != nil {
 			r.BaseFirst, r.BaseLast = f(base, false), f(base, true)
@@ -88,8 +95,9 @@ func BuildRows(base, host *RunResult) []Row {
 			}
 		}
 		rows = append(rows, *r.finish())
+		return &rows[len(rows)-1]
 	}
-	total := func(fig, unit string, f func(*RunResult) float64) {
+	total := func(fig, unit string, f func(*RunResult) float64) *Row {
 		r := Row{Figure: fig, Unit: unit, BaseFirst: -1, BaseLast: -1, HostFirst: -1, HostLast: -1, HostPeak: -1, Trend: -1}
 		if base != nil {
 			r.BaseLast = f(base)
@@ -99,6 +107,7 @@ func BuildRows(base, host *RunResult) []Row {
 		}
 		r.Ratio = ratio(r.HostLast, r.BaseLast)
 		rows = append(rows, r)
+		return &rows[len(rows)-1]
 	}
 	gauge("open fds", "count", func(x Sample) float64 { return float64(x.FDs) })
 	gauge("TCP sockets ESTABLISHED", "count", func(x Sample) float64 { return tcp(x, "ESTABLISHED") })
@@ -112,7 +121,10 @@ func BuildRows(base, host *RunResult) []Row {
 	gauge("CPU of spo2", "cores", func(x Sample) float64 { return x.CPUCores })
 	windowed("schedule lag p99, every URL (/metrics)", "ms",
 		func(r *RunResult, last bool) float64 { return windowLag(r.window(last)) },
-		func(r *RunResult) float64 { return peak(r.Samples, func(x Sample) float64 { return x.LagP99ms }) })
+		func(r *RunResult) float64 { return peak(r.Samples, func(x Sample) float64 { return x.LagP99ms }) }).AtLeast = top
+	windowed("probes started over 1 s late, every URL (/metrics)", "%",
+		func(r *RunResult, last bool) float64 { return windowLate(r.window(last)) },
+		func(r *RunResult) float64 { return peak(r.Samples, func(x Sample) float64 { return x.LatePct }) })
 	healthy := func(f func(w farm.Window) float64) func(*RunResult, bool) float64 {
 		return func(r *RunResult, last bool) float64 {
 			if len(r.HealthyWindows) == 0 {
@@ -135,7 +147,8 @@ func BuildRows(base, host *RunResult) []Row {
 			return p
 		})
 	windowed("healthy fleet: scheduled probes done (farm)", "%", healthy(func(w farm.Window) float64 { return w.AchievedPct }), nil)
-	total("schedule lag p99 over the whole run (/metrics)", "ms", func(r *RunResult) float64 { return r.LagP99ms })
+	total("schedule lag p99 over the whole run (/metrics)", "ms", func(r *RunResult) float64 { return r.LagP99ms }).AtLeast = top
+	total("probes started over 1 s late over the whole run (/metrics)", "%", func(r *RunResult) float64 { return r.LatePct })
 	total("false alarms: healthy URLs ever reported not healthy", "URLs", func(r *RunResult) float64 { return float64(r.Alarms.FalseAlarmURLs) })
 	total("healthy URLs not healthy at the end (/all)", "URLs", func(r *RunResult) float64 { return float64(r.EndNotHealthy) })
 	total("probes skipped (tick while running)", "count", func(r *RunResult) float64 { return r.Skipped })
@@ -208,6 +221,14 @@ func dash(v float64) string {
 	return num(v)
 }
 
+// bound renders v, marked "≥" when it sits at the histogram's top bound.
+func bound(v, atLeast float64, render func(float64) string) string {
+	if atLeast > 0 && v >= atLeast {
+		return "≥ " + render(v)
+	}
+	return render(v)
+}
+
 func states(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -231,8 +252,17 @@ func Markdown(w io.Writer, res *Results) {
 	fmt.Fprintln(w, "| figure | baseline first | baseline last | hostile first | hostile last | hostile ÷ baseline | hostile last ÷ first | hostile peak |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range res.Rows {
+		a := r.AtLeast
+		ratioCap, trend := -1.0, r.Trend
+		if a > 0 && r.HostLast >= a {
+			ratioCap = r.Ratio // a lower bound
+			if r.HostFirst >= a {
+				trend = -1 // both at the top bucket: unknown
+			}
+		}
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n", strings.ReplaceAll(r.Figure, "|", `\|`), r.Unit,
-			dash(r.BaseFirst), num(r.BaseLast), dash(r.HostFirst), num(r.HostLast), times(r.Ratio), times(r.Trend), dash(r.HostPeak))
+			bound(r.BaseFirst, a, dash), bound(r.BaseLast, a, num), bound(r.HostFirst, a, dash), bound(r.HostLast, a, num),
+			bound(r.Ratio, ratioCap, times), times(trend), bound(r.HostPeak, a, dash))
 	}
 	if len(res.Kinds) == 0 {
 		return

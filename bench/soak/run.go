@@ -12,6 +12,7 @@ import (
 
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/proc"
+	"github.com/spo2/spo2/bench/internal/scrape"
 	"github.com/spo2/spo2/bench/internal/spo2"
 )
 
@@ -28,6 +29,8 @@ type RunResult struct {
 	HealthyWindows  []farm.Window             `json:"healthy_windows"` // the farm's view of the healthy fleet, one per trend window
 	LagP50ms        float64                   `json:"lag_p50_ms"`      // whole measured period, every URL
 	LagP99ms        float64                   `json:"lag_p99_ms"`
+	LagTopMs        float64                   `json:"lag_top_ms"`        // the histogram's largest finite bound: a quantile there means "at least"
+	LatePct         float64                   `json:"late_pct"`          // whole measured period: share of probes started over 1 s late
 	Probes          map[string]float64        `json:"probes_by_outcome"` // over the measured period
 	Skipped         float64                   `json:"probes_skipped"`
 	Alarms          AlarmCounts               `json:"alarms"`
@@ -139,6 +142,7 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 	last := r.Samples[len(r.Samples)-1]
 	if first.ScrapeError == "" && last.ScrapeError == "" {
 		r.LagP50ms, r.LagP99ms = lagMs(first.m, last.m, 0.5), lagMs(first.m, last.m, 0.99)
+		r.LagTopMs, r.LatePct = 1000*scrape.LagTop(last.m), latePct(first.m, last.m)
 		r.Probes = map[string]float64{}
 		for k, v := range last.m.Probes {
 			r.Probes[k] = v - first.m.Probes[k]
@@ -219,6 +223,15 @@ func (r *RunResult) window(last bool) []Sample {
 		}
 	}
 	return out
+}
+
+// windowLate is the share of probes started over 1 s late across a trend
+// window.
+func windowLate(xs []Sample) float64 {
+	if len(xs) < 2 || xs[0].ScrapeError != "" || xs[len(xs)-1].ScrapeError != "" {
+		return -1
+	}
+	return latePct(xs[0].m, xs[len(xs)-1].m)
 }
 
 // windowLag is the p99 schedule lag across a trend window, from the scrapes

@@ -21,6 +21,7 @@ type Sample struct {
 	CPUCores     float64        `json:"cpu_cores"`      // since the previous sample; -1 for the first
 	ProbesPerSec float64        `json:"probes_per_sec"` // since the previous sample
 	LagP99ms     float64        `json:"lag_p99_ms"`     // since the previous sample, every URL; -1 when none
+	LatePct      float64        `json:"late_pct"`       // since the previous sample: share of probes started over 1 s late; -1 when none
 	FalseAlarms  int            `json:"false_alarm_urls"`
 	HostileOpen  int64          `json:"hostile_conns_open"` // held by the hostile listeners, server side
 	ScrapeError  string         `json:"scrape_error,omitempty"`
@@ -32,7 +33,7 @@ type Sample struct {
 // takeSample reads /proc and /metrics of s; prev (nil for the first) gives
 // the rates.
 func takeSample(s *spo2.Instance, t0 time.Time, prev *Sample, alarms *Alarms, h *Hostile) Sample {
-	x := Sample{T: time.Since(t0).Seconds(), LagP99ms: -1, CPUCores: -1, ProbesPerSec: -1}
+	x := Sample{T: time.Since(t0).Seconds(), LagP99ms: -1, LatePct: -1, CPUCores: -1, ProbesPerSec: -1}
 	if p, err := proc.Read(s.Pid()); err == nil {
 		x.p = p
 		x.FDs, x.Sockets, x.RSS = p.FDs, p.Sockets, p.RSS
@@ -55,6 +56,7 @@ func takeSample(s *spo2.Instance, t0 time.Time, prev *Sample, alarms *Alarms, h 
 				x.ProbesPerSec = (m.ProbesTotal() - prev.m.ProbesTotal()) / secs
 			}
 			x.LagP99ms = lagMs(prev.m, m, 0.99)
+			x.LatePct = latePct(prev.m, m)
 		}
 	}
 	if alarms != nil {
@@ -74,4 +76,16 @@ func lagMs(a, b scrape.Metrics, q float64) float64 {
 		return -1 // nothing observed
 	}
 	return v * 1000
+}
+
+// lateBound is the schedule lag, in seconds, beyond which a probe counts as
+// late; it must be a bucket bound of spo2_schedule_lag_seconds.
+const lateBound = 1.0
+
+func latePct(a, b scrape.Metrics) float64 {
+	v, ok := scrape.LagShareAbove(a, b, lateBound)
+	if !ok {
+		return -1
+	}
+	return 100 * v
 }

@@ -156,3 +156,40 @@ func quantile(a, b []bucket, q float64) (float64, bool) {
 	}
 	return prevLe, true
 }
+
+// LagShareAbove returns the share (0–1) of the schedule lags observed between
+// a and b that exceeded le seconds; le must be one of the histogram's bucket
+// bounds. ok is false when nothing was observed or le is not a bound.
+func LagShareAbove(a, b Metrics, le float64) (float64, bool) {
+	before := map[float64]uint64{}
+	for _, x := range a.Lag {
+		before[x.le] = x.count
+	}
+	var total, below uint64
+	found := false
+	for _, x := range b.Lag {
+		n := x.count - before[x.le]
+		if math.IsInf(x.le, 1) {
+			total = n
+		}
+		if x.le == le {
+			below, found = n, true
+		}
+	}
+	if total == 0 || !found {
+		return 0, false
+	}
+	return float64(total-below) / float64(total), true
+}
+
+// LagTop returns the largest finite bound of the schedule-lag histogram in
+// seconds (0 when there is none): a quantile at this value means "at least".
+func LagTop(m Metrics) float64 {
+	top := 0.0
+	for _, x := range m.Lag {
+		if !math.IsInf(x.le, 1) && x.le > top {
+			top = x.le
+		}
+	}
+	return top
+}
