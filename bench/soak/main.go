@@ -139,7 +139,7 @@ func main() {
 func run(ctx context.Context, cfg Config) int {
 	start := time.Now()
 	res := &Results{Machine: proc.Describe(), Config: cfg}
-	s := &Soak{cfg: cfg, outDir: filepath.Dir(cfg.Out)}
+	s := &Soak{cfg: cfg, outDir: filepath.Dir(cfg.Out), fdLimit: res.Machine.OpenFiles}
 	if err := os.MkdirAll(s.outDir, 0o755); err != nil {
 		slog.Error("create output dir", "err", err)
 		return 1
@@ -169,7 +169,9 @@ func run(ctx context.Context, cfg Config) int {
 
 	slog.Info("run 1 of 2: baseline, healthy fleet only", "healthy", cfg.Healthy, "duration", cfg.Duration)
 	res.Baseline, err = s.run(ctx, "baseline", nil)
-	if err != nil {
+	if err != nil && res.Baseline != nil {
+		res.Errors = append(res.Errors, err.Error())
+	} else if err != nil {
 		slog.Error("baseline run failed", "err", err)
 		res.Errors = append(res.Errors, err.Error())
 	}
@@ -182,7 +184,9 @@ func run(ctx context.Context, cfg Config) int {
 	slog.Info("run 2 of 2: healthy fleet beside hostile targets", "healthy", cfg.Healthy, "hostile", cfg.PerKind*len(Kinds), "duration", cfg.Duration)
 	res.Attacked, err = s.run(ctx, "hostile", h)
 	h.Close()
-	if err != nil {
+	if err != nil && res.Attacked != nil { // spo2 ended early: a finding, not a soak failure
+		res.Errors = append(res.Errors, err.Error())
+	} else if err != nil {
 		slog.Error("hostile run failed", "err", err)
 		res.Errors = append(res.Errors, err.Error())
 	}

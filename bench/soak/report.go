@@ -153,6 +153,8 @@ func BuildRows(base, host *RunResult) []Row {
 	total("healthy URLs not healthy at the end (/all)", "URLs", func(r *RunResult) float64 { return float64(r.EndNotHealthy) })
 	total("probes skipped (tick while running)", "count", func(r *RunResult) float64 { return r.Skipped })
 	total("SIGTERM → exit", "s", func(r *RunResult) float64 { return r.ShutdownSecs })
+	total("fds reached 95 % of the open-files limit after (— never)", "s", func(r *RunResult) float64 { return r.FDFullAfter })
+	total("spo2 ended on its own after (— never)", "s", func(r *RunResult) float64 { return r.EndedAfter })
 	total("CPU of the soak process (farm, hostile listeners)", "cores", func(r *RunResult) float64 { return r.HarnessCores })
 	total("whole machine busy (every process)", "cores", func(r *RunResult) float64 { return r.MachineCores })
 	return rows
@@ -261,7 +263,7 @@ func Markdown(w io.Writer, res *Results) {
 			}
 		}
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n", strings.ReplaceAll(r.Figure, "|", `\|`), r.Unit,
-			bound(r.BaseFirst, a, dash), bound(r.BaseLast, a, num), bound(r.HostFirst, a, dash), bound(r.HostLast, a, num),
+			bound(r.BaseFirst, a, dash), bound(r.BaseLast, a, dash), bound(r.HostFirst, a, dash), bound(r.HostLast, a, dash),
 			bound(r.Ratio, ratioCap, times), times(trend), bound(r.HostPeak, a, dash))
 	}
 	if len(res.Kinds) == 0 {

@@ -39,6 +39,10 @@ type RunResult struct {
 	Kinds           map[Kind]KindStats        `json:"hostile_server_side,omitempty"`
 	HarnessCores    float64                   `json:"harness_cores"` // the soak process: farm, hostile listeners, sampling
 	MachineCores    float64                   `json:"machine_busy_cores"`
+	FDLimit         uint64                    `json:"open_files_limit"`
+	FDFullAfter     float64                   `json:"fds_at_95pct_limit_after_s"` // first sample at ≥ 95 % of the limit; -1: never
+	EndedAfter      float64                   `json:"ended_on_its_own_after_s"`   // spo2 exited before the end; -1: it did not
+	EndedNote       string                    `json:"ended_note,omitempty"`
 	ShutdownSecs    float64                   `json:"shutdown_seconds"`
 	ShutdownError   string                    `json:"shutdown_error,omitempty"`
 	trendWin        time.Duration
@@ -47,11 +51,12 @@ type RunResult struct {
 
 // Soak holds what both runs share: the binary, the healthy farm, the config.
 type Soak struct {
-	cfg    Config
-	bin    string
-	tmp    string
-	outDir string
-	farm   *farm.Farm
+	cfg     Config
+	bin     string
+	tmp     string
+	outDir  string
+	farm    *farm.Farm
+	fdLimit uint64 // spo2's open-files limit (it inherits the soak's)
 }
 
 func (s *Soak) env() []string {
@@ -67,7 +72,8 @@ func (s *Soak) env() []string {
 // configured duration and stops spo2 with SIGTERM.
 func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, error) {
 	cfg := s.cfg
-	r := &RunResult{Name: name, HealthyURLs: cfg.Healthy, trendWin: cfg.trendWindow(), healthyInterval: cfg.HealthyInterval}
+	r := &RunResult{Name: name, HealthyURLs: cfg.Healthy, trendWin: cfg.trendWindow(), healthyInterval: cfg.HealthyInterval,
+		FDLimit: s.fdLimit, FDFullAfter: -1, EndedAfter: -1, LagP50ms: -1, LagP99ms: -1, LatePct: -1, Skipped: -1}
 	sp, err := spo2.Start(ctx, name, s.bin, filepath.Join(s.tmp, name), s.env())
 	if err != nil {
 		return nil, err
@@ -118,10 +124,15 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 	tick := time.NewTicker(cfg.Sample)
 	defer tick.Stop()
 	end := t0.Add(cfg.Duration)
-	for time.Now().Before(end) {
+	for time.Now().Before(end) && r.EndedAfter < 0 {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-sp.Exited():
+			r.EndedAfter = time.Since(t0).Seconds()
+			r.EndedNote = lastLines(sp.Logs(), 3)
+			slog.Error("spo2 exited on its own", "run", name, "after_s", int(r.EndedAfter), "last_log", r.EndedNote)
+			continue
 		case <-tick.C:
 		}
 		prev := &r.Samples[len(r.Samples)-1]
@@ -131,6 +142,9 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 			r.HealthyWindows = append(r.HealthyWindows, s.farm.EndWindow(mark, cfg.Healthy, cfg.HealthyInterval))
 			mark = s.farm.BeginWindow(cfg.HealthyInterval)
 			nextWin = nextWin.Add(r.trendWin)
+		}
+		if r.FDFullAfter < 0 && r.FDLimit > 0 && float64(x.FDs) >= 0.95*float64(r.FDLimit) {
+			r.FDFullAfter = x.T
 		}
 		tcp := x.TCP
 		slog.Info("sample", "run", name, "t", int(x.T), "fds", x.FDs, "goroutines", x.Goroutines, "rss_mb", x.RSS>>20,
@@ -161,6 +175,10 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 	stopAlarms()
 	alarms.Wait(5 * time.Second)
 	r.Alarms = alarms.Counts()
+	if r.EndedAfter >= 0 {
+		r.ShutdownSecs, r.ShutdownError = -1, fmt.Sprintf("spo2 exited on its own after %.0f s", r.EndedAfter)
+		return r, errors.New(name + ": " + r.ShutdownError + "; last log lines: " + r.EndedNote)
+	}
 	d, err := sp.Stop(s.outDir)
 	r.ShutdownSecs = d.Seconds()
 	if err != nil {
@@ -170,6 +188,20 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 		return r, errors.New(name + ": fewer than two samples")
 	}
 	return r, nil
+}
+
+// lastLines returns the last n lines of logs that are not the standard
+// library's per-connection noise.
+func lastLines(logs string, n int) string {
+	var keep []string
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	for i := len(lines) - 1; i >= 0 && len(keep) < n; i-- {
+		if strings.Contains(lines[i], "Unsolicited response") || strings.Contains(lines[i], `msg="state changed"`) {
+			continue
+		}
+		keep = append([]string{lines[i]}, keep...)
+	}
+	return strings.Join(keep, " | ")
 }
 
 // endStates counts the final states by URL group: "healthy" or the hostile

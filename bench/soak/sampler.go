@@ -11,7 +11,7 @@ import (
 // Sample is one reading of the running spo2, taken every -sample.
 type Sample struct {
 	T            float64        `json:"t_s"` // seconds since the measured period began
-	FDs          int            `json:"fds"`
+	FDs          int            `json:"fds"` // -1 when /proc could not be read (the process is gone)
 	Sockets      int            `json:"sockets"`
 	TCP          map[string]int `json:"tcp_states"`
 	RSS          int64          `json:"rss_bytes"`
@@ -37,6 +37,8 @@ func takeSample(s *spo2.Instance, t0 time.Time, prev *Sample, alarms *Alarms, h 
 	if p, err := proc.Read(s.Pid()); err == nil {
 		x.p = p
 		x.FDs, x.Sockets, x.RSS = p.FDs, p.Sockets, p.RSS
+	} else {
+		x.FDs, x.Sockets, x.RSS = -1, -1, -1
 	}
 	if st, err := proc.TCPStates(s.Pid()); err == nil {
 		x.TCP = st
@@ -48,8 +50,10 @@ func takeSample(s *spo2.Instance, t0 time.Time, prev *Sample, alarms *Alarms, h 
 		x.m = m
 		x.Heap, x.Goroutines, x.InFlight = m.HeapInuse, m.Goroutines, m.InFlight
 	}
-	if prev != nil {
+	if prev != nil && prev.FDs >= 0 && x.FDs >= 0 {
 		x.CPUCores = proc.CPUCores(prev.p, x.p)
+	}
+	if prev != nil {
 		if err == nil && prev.ScrapeError == "" {
 			x.ProbesPerSec = 0
 			if secs := x.T - prev.T; secs > 0 {

@@ -41,6 +41,12 @@ func Start(ctx context.Context, name, bin, dir string, env []string) (*Instance,
 // Pid is the process id.
 func (s *Instance) Pid() int { return s.p.Pid() }
 
+// Exited is closed when the process has exited, whoever ended it.
+func (s *Instance) Exited() <-chan struct{} { return s.p.Exited() }
+
+// Logs returns everything the process printed so far.
+func (s *Instance) Logs() string { return s.p.Logs() }
+
 // WSAddr is the dedicated WebSocket listener.
 func (s *Instance) WSAddr() string { return s.p.WSAddr }
 
