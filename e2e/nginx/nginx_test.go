@@ -65,7 +65,7 @@ func TestThroughNginx(t *testing.T) {
 		Transport:     &http.Transport{TLSClientConfig: ng.tls.Clone(), ForceAttemptHTTP2: false},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	do := func(method, path string, body []byte, header ...string) harness.Response {
+	do := func(t *testing.T, method, path string, body []byte, header ...string) harness.Response {
 		t.Helper()
 		r, err := harness.Send(client, method, base+path, body, header...)
 		if err != nil {
@@ -79,13 +79,13 @@ func TestThroughNginx(t *testing.T) {
 
 	t.Run("no basic auth is a 401 from nginx", func(t *testing.T) {
 		for _, path := range []string{"/all", "/healthz", "/spo2/", q("/", watched)} {
-			r := do(http.MethodGet, path, nil)
+			r := do(t, http.MethodGet, path, nil)
 			if r.Code != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic") {
 				t.Errorf("GET %s without credentials: got %d (WWW-Authenticate %q), want 401 asking for Basic", path, r.Code, r.Header.Get("WWW-Authenticate"))
 			}
 		}
 		wrong := []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":wrong"))}
-		if r := do(http.MethodGet, "/all", nil, wrong...); r.Code != http.StatusUnauthorized {
+		if r := do(t, http.MethodGet, "/all", nil, wrong...); r.Code != http.StatusUnauthorized {
 			t.Errorf("GET /all with a wrong password: got %d, want 401", r.Code)
 		}
 	})
@@ -100,22 +100,22 @@ func TestThroughNginx(t *testing.T) {
 	}
 
 	t.Run("PUT GET DELETE with basic auth", func(t *testing.T) {
-		if r := do(http.MethodPut, q("/", watched), []byte(`{"team":"db"}`), auth...); r.Code != http.StatusCreated {
+		if r := do(t, http.MethodPut, q("/", watched), []byte(`{"team":"db"}`), auth...); r.Code != http.StatusCreated {
 			t.Fatalf("PUT: got %d %s, want 201", r.Code, r.Body)
 		}
-		if r := do(http.MethodGet, q("/", watched), nil, auth...); r.Code != http.StatusOK || string(bytes.TrimSpace(r.Body)) != `{"team":"db"}` {
+		if r := do(t, http.MethodGet, q("/", watched), nil, auth...); r.Code != http.StatusOK || string(bytes.TrimSpace(r.Body)) != `{"team":"db"}` {
 			t.Fatalf("GET: got %d %s, want 200 {\"team\":\"db\"}", r.Code, r.Body)
 		}
-		if r := do(http.MethodGet, q("/spo2/status", watched), nil, auth...); r.Code != http.StatusOK || !bytes.Contains(r.Body, []byte(`"url":"`+watched+`"`)) {
+		if r := do(t, http.MethodGet, q("/spo2/status", watched), nil, auth...); r.Code != http.StatusOK || !bytes.Contains(r.Body, []byte(`"url":"`+watched+`"`)) {
 			t.Fatalf("GET /spo2/status: got %d %s, want 200 with the record", r.Code, r.Body)
 		}
-		if r := do(http.MethodPut, q("/spo2/", other), nil, auth...); r.Code != http.StatusCreated {
+		if r := do(t, http.MethodPut, q("/spo2/", other), nil, auth...); r.Code != http.StatusCreated {
 			t.Fatalf("PUT under /spo2/: got %d %s, want 201", r.Code, r.Body)
 		}
-		if r := do(http.MethodDelete, q("/", other), nil, auth...); r.Code != http.StatusOK || string(bytes.TrimSpace(r.Body)) != "null" {
+		if r := do(t, http.MethodDelete, q("/", other), nil, auth...); r.Code != http.StatusOK || string(bytes.TrimSpace(r.Body)) != "null" {
 			t.Fatalf("DELETE: got %d %s, want 200 null", r.Code, r.Body)
 		}
-		if r := do(http.MethodGet, q("/", other), nil, auth...); r.Code != http.StatusNotFound {
+		if r := do(t, http.MethodGet, q("/", other), nil, auth...); r.Code != http.StatusNotFound {
 			t.Fatalf("GET after DELETE: got %d %s, want 404", r.Code, r.Body)
 		}
 	})
@@ -153,15 +153,15 @@ func TestThroughNginx(t *testing.T) {
 	})
 
 	t.Run("dashboard under /spo2/", func(t *testing.T) {
-		r := do(http.MethodGet, "/spo2/", nil, auth...)
+		r := do(t, http.MethodGet, "/spo2/", nil, auth...)
 		if r.Code != http.StatusFound || r.Header.Get("Location") != "ui/" {
 			t.Fatalf("GET /spo2/: got %d Location %q, want 302 to the relative ui/", r.Code, r.Header.Get("Location"))
 		}
-		page := do(http.MethodGet, "/spo2/ui/", nil, auth...)
+		page := do(t, http.MethodGet, "/spo2/ui/", nil, auth...)
 		if page.Code != http.StatusOK || !bytes.Contains(page.Body, []byte(`src="app.js"`)) {
 			t.Fatalf("GET /spo2/ui/: got %d, want 200 HTML loading the relative app.js:\n%.300s", page.Code, page.Body)
 		}
-		js := do(http.MethodGet, "/spo2/ui/app.js", nil, auth...)
+		js := do(t, http.MethodGet, "/spo2/ui/app.js", nil, auth...)
 		if js.Code != http.StatusOK || !bytes.Contains(js.Body, []byte(`'../ws'`)) {
 			t.Fatalf("GET /spo2/ui/app.js: got %d, want 200 with the relative '../ws' stream URL", js.Code)
 		}
