@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +50,7 @@ func TestDocShowsConfig(t *testing.T) {
 // TestThroughNginx drives the real spo2 binary through nginx over HTTPS.
 func TestThroughNginx(t *testing.T) {
 	nginxBin := findNginx(t)
-	p := harness.StartT(t, spo2Binary(t))
+	p := harness.StartT(t, spo2.Path(t))
 	start := time.Now()
 	ng := startNginx(t, nginxBin, p.HTTPAddr, nil)
 	defer func() {
@@ -175,7 +174,7 @@ func TestThroughNginx(t *testing.T) {
 func TestTokenInjectedByNginx(t *testing.T) {
 	const token = "injected-token"
 	nginxBin := findNginx(t)
-	p := harness.StartT(t, spo2Binary(t), "API_TOKEN="+token)
+	p := harness.StartT(t, spo2.Path(t), "API_TOKEN="+token)
 	anchor := "    proxy_set_header Connection $spo2_connection;\n"
 	ng := startNginx(t, nginxBin, p.HTTPAddr, func(conf string) string {
 		if !strings.Contains(conf, anchor) {
@@ -201,35 +200,13 @@ func TestTokenInjectedByNginx(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	bin       string
-	buildErr  error
-)
+// spo2 is the race-enabled binary, built once for the package's tests.
+var spo2 = harness.Binary{Flags: []string{"-race"}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bin != "" {
-		os.RemoveAll(filepath.Dir(bin))
-	}
+	spo2.Remove()
 	os.Exit(code)
-}
-
-// spo2Binary builds the race-enabled spo2 once for the package's tests.
-func spo2Binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "spo2-nginx-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		bin, buildErr = harness.Build(dir, "-race")
-	})
-	if buildErr != nil {
-		t.Fatalf("building spo2: %v", buildErr)
-	}
-	return bin
 }
 
 func keys(m map[string]harness.Record) []string {

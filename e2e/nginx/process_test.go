@@ -45,7 +45,7 @@ func findNginx(t *testing.T) string {
 type nginx struct {
 	addr string      // 127.0.0.1:port it serves HTTPS on
 	tls  *tls.Config // trusts its certificate, and only that
-	logs *harness.SyncBuffer
+	logs *harness.Buffer
 }
 
 // startNginx writes a certificate, an htpasswd file and the documented
@@ -55,10 +55,7 @@ type nginx struct {
 func startNginx(t *testing.T, bin, upstream string, edit func(string) string) *nginx {
 	t.Helper()
 	dir := t.TempDir()
-	addr, err := harness.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := freeAddr(t)
 	certPEM, keyPEM := selfSigned(t)
 	write(t, filepath.Join(dir, "cert.pem"), certPEM)
 	write(t, filepath.Join(dir, "key.pem"), keyPEM)
@@ -88,7 +85,7 @@ http {
 `, dir)
 	write(t, filepath.Join(dir, "nginx.conf"), []byte(main))
 
-	ng := &nginx{addr: addr, tls: tlsFor(certPEM), logs: &harness.SyncBuffer{}}
+	ng := &nginx{addr: addr, tls: tlsFor(certPEM), logs: &harness.Buffer{}}
 	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"),
 		"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;")
 	cmd.Stdout, cmd.Stderr = ng.logs, ng.logs
@@ -183,6 +180,19 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+// spo2 binds port 0 and reports its port; nginx cannot, so it gets one
+// chosen here.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func certPool(certPEM []byte) *x509.CertPool {
