@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spo2/spo2/bench/internal/table"
 )
 
 // Row is one line of the table: a figure for spo2, the bare baseline
@@ -52,22 +54,6 @@ func clean(v float64) float64 {
 
 func ptr(b bool) *bool { return &b }
 
-func num(v float64) string {
-	switch {
-	case v < 0:
-		return "n/a"
-	case v == 0:
-		return "0"
-	case v >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3f", v)
-}
-
 // Print writes the table as aligned text.
 func (t *Table) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -76,12 +62,12 @@ func (t *Table) Print(w io.Writer) {
 	for _, r := range t.Rows {
 		base, ratio := "—", "—"
 		if r.Baseline > 0 {
-			base = num(r.Baseline)
+			base = table.Num(r.Baseline)
 		}
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict, r.Note)
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Unit, table.Num(r.Spo2), base, ratio, r.Target, r.Verdict, r.Note)
 	}
 	tw.Flush()
 }
@@ -93,13 +79,13 @@ func (t *Table) Markdown(w io.Writer) {
 	for _, r := range t.Rows {
 		base, ratio := "—", "—"
 		if r.Baseline > 0 {
-			base = num(r.Baseline)
+			base = table.Num(r.Baseline)
 		}
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
 		fig := strings.ReplaceAll(r.Figure, "|", `\|`)
-		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", fig, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict)
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", fig, r.Unit, table.Num(r.Spo2), base, ratio, r.Target, r.Verdict)
 	}
 }
 

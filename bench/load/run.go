@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spo2/spo2/bench/internal/clock"
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/proc"
 	"github.com/spo2/spo2/bench/internal/scrape"
@@ -79,17 +80,6 @@ func (b *Bench) fail(what string, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.res.Errors = append(b.res.Errors, what+": "+err.Error())
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Run executes the selected phases. It returns an error only when the
@@ -180,14 +170,14 @@ func (b *Bench) runBaseline(ctx context.Context) error {
 	slog.Info("phase: bare timer-heap baseline", "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
 	s := StartSchedule(ScheduleConfig{URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
 	defer s.Stop()
-	if err := sleepCtx(ctx, cfg.Interval+time.Second); err != nil {
+	if err := clock.Sleep(ctx, cfg.Interval+time.Second); err != nil {
 		return err
 	}
 	s.ResetLag()
 	st0, an0 := s.Mark()
 	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
-	if err := sleepCtx(ctx, cfg.Window); err != nil {
+	if err := clock.Sleep(ctx, cfg.Window); err != nil {
 		return err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
@@ -217,7 +207,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 	defer s.Kill(b.outDir)
 	r := &IdleRun{}
 	b.res.Idle = r
-	if err := sleepCtx(ctx, time.Second); err != nil {
+	if err := clock.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
@@ -248,7 +238,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 	if cfg.URLs >= 20000 {
 		settle = 5 * time.Second
 	}
-	if err := sleepCtx(ctx, settle); err != nil {
+	if err := clock.Sleep(ctx, settle); err != nil {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
@@ -338,7 +328,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	if r.Bulk.OK == 0 {
 		return fmt.Errorf("probe: bulk registration failed: %s", r.Bulk.FirstError)
 	}
-	if err := sleepCtx(ctx, cfg.Interval+2*time.Second); err != nil {
+	if err := clock.Sleep(ctx, cfg.Interval+2*time.Second); err != nil {
 		return err
 	}
 	if b.farm.Total() == total0 {
@@ -367,7 +357,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := sleepCtx(ctx, cfg.Window); err != nil {
+	if err := clock.Sleep(ctx, cfg.Window); err != nil {
 		return err
 	}
 	visible := b.farm.Visible()
@@ -492,7 +482,7 @@ func (b *Bench) runRestart(ctx context.Context, s *spo2.Instance) error {
 			r.AllProbedSecs = at.Sub(t0).Seconds()
 			break
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -522,14 +512,14 @@ func (b *Bench) runMaxRate(ctx context.Context) error {
 	if reg.OK == 0 {
 		return fmt.Errorf("maxrate: bulk registration failed: %s", reg.FirstError)
 	}
-	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+	if err := clock.Sleep(ctx, 3*time.Second); err != nil {
 		return err
 	}
 	m0, _ := s.Metrics()
 	p0, _ := proc.Read(s.Pid())
 	mark := b.farm.BeginWindow(time.Second)
 	sm := startSampler(s)
-	if err := sleepCtx(ctx, cfg.MaxWindow); err != nil {
+	if err := clock.Sleep(ctx, cfg.MaxWindow); err != nil {
 		return err
 	}
 	r.Farm = b.farm.EndWindow(mark, reg.OK, time.Second)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spo2/spo2/bench/internal/farm"
+	"github.com/spo2/spo2/bench/internal/table"
 )
 
 // Row is one figure of both runs: the mean over the first and the last trend
@@ -193,22 +194,6 @@ func BuildKinds(host *RunResult) map[Kind]KindLine {
 	return out
 }
 
-func num(v float64) string {
-	switch {
-	case v < 0 || math.IsNaN(v):
-		return "n/a"
-	case v == 0:
-		return "0"
-	case v >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3f", v)
-}
-
 func times(v float64) string {
 	if v < 0 || math.IsNaN(v) {
 		return "—"
@@ -220,7 +205,7 @@ func dash(v float64) string {
 	if v < 0 {
 		return "—"
 	}
-	return num(v)
+	return table.Num(v)
 }
 
 // bound renders v, marked "≥" when it sits at the histogram's top bound.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spo2/spo2/bench/internal/clock"
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/proc"
 	"github.com/spo2/spo2/bench/internal/scrape"
@@ -110,7 +111,7 @@ func (s *Soak) run(ctx context.Context, name string, h *Hostile) (*RunResult, er
 	warm := cfg.warmup()
 	r.WarmupSecs = warm.Seconds()
 	slog.Info("warming up", "run", name, "for", warm)
-	if err := sleepCtx(ctx, warm); err != nil {
+	if err := clock.Sleep(ctx, warm); err != nil {
 		return nil, err
 	}
 
@@ -273,15 +274,4 @@ func windowLag(xs []Sample) float64 {
 		return -1
 	}
 	return lagMs(xs[0].m, xs[len(xs)-1].m, 0.99)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
