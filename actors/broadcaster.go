@@ -33,7 +33,9 @@ type Broadcaster struct {
 type SubscribeActor struct{ PID *actor.PID }
 
 // SubscribeStream adds a stream subscriber: the broadcaster hands it a
-// snapshot of the read model, then every later event.
+// snapshot of the read model, then every later event. The snapshot is
+// captured (references, not encodings) within the broadcaster's turn, so it
+// holds every event published before and none published after.
 type SubscribeStream struct{ Subscriber *Subscriber }
 
 // UnsubscribeStream removes a stream subscriber.
@@ -65,7 +67,8 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 			return
 		}
 		if b.shared == nil || time.Since(b.shared.taken) > snapshotShareAge {
-			b.shared = &SharedSnapshot{refs: b.model.Snapshot(), taken: time.Now()}
+			// Only references are taken here; subscribers encode them.
+			b.shared = newSharedSnapshot(b.model.Snapshot(), time.Now())
 		}
 		msg.Subscriber.snapshot <- b.shared
 		b.streams[msg.Subscriber] = struct{}{}
