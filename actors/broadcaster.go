@@ -68,7 +68,7 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 		}
 		if b.shared == nil || time.Since(b.shared.taken) > snapshotShareAge {
 			// Only references are taken here; subscribers encode them.
-			b.shared = newSharedSnapshot(b.model.Snapshot(), time.Now())
+			b.shared = newSharedSnapshot(b.model.Refs(), time.Now())
 		}
 		msg.Subscriber.snapshot <- b.shared
 		b.streams[msg.Subscriber] = struct{}{}
