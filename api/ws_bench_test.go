@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,64 +64,117 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// BenchmarkWebSocketSnapshot streams the snapshot of 100,000 URLs to one
-// client over loopback, with and without permessage-deflate, and reports
-// the time to the first frame, the bytes on the wire and the bytes per URL.
-// Every iteration encodes a fresh snapshot (an event in between ends the
-// sharing). Allocations count the server and the client, which only reads
-// frame headers and skips payloads.
-func BenchmarkWebSocketSnapshot(b *testing.B) {
-	const n = 100_000
+// snapshotModes are the two ways a client can connect.
+var snapshotModes = []struct {
+	name  string
+	offer []httphead.Option
+}{{"plain", nil}, {"deflate", []httphead.Option{wsflate.DefaultParameters.Option()}}}
+
+// newSnapshotBench serves a fleet of n URLs and returns the server, its
+// WebSocket URL, and a function that ends the sharing of the current
+// snapshot (an event), so that the next client gets a fresh encoding.
+func newSnapshotBench(b *testing.B, n int) (string, func()) {
 	s := newTestServer(b, Config{WSPingInterval: time.Minute, WSClientQueue: 1024}, false)
 	fillFleet(s, n)
 	srv := httptest.NewServer(s.WS)
 	b.Cleanup(srv.Close)
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
-	for _, mode := range []struct {
-		name  string
-		offer []httphead.Option
-	}{{"plain", nil}, {"deflate", []httphead.Option{wsflate.DefaultParameters.Option()}}} {
+	fresh := func() {
+		e := s.deps.Model.Get(fleetURL(0))
+		s.deps.Root.Send(s.deps.Broadcaster, actors.Registered{Record: e.Record()})
+		time.Sleep(10 * time.Millisecond) // the event reaches the broadcaster
+	}
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/", fresh
+}
+
+// readSnapshot connects to url offering offer and reads the snapshot of n
+// URLs, skipping payloads; it returns the time to the first frame and the
+// bytes received.
+func readSnapshot(b *testing.B, url string, offer []httphead.Option, n int) (time.Duration, int64) {
+	start := time.Now()
+	conn, br, _, err := ws.Dialer{Extensions: offer}.Dial(b.Context(), url)
+	if err != nil {
+		b.Error(err)
+		return 0, 0
+	}
+	defer conn.Close()
+	var r io.Reader = conn
+	if br != nil {
+		r = br
+	}
+	cr := &countingReader{r: r}
+	in := bufio.NewReaderSize(cr, 64<<10)
+	var first time.Duration
+	for frames := 0; frames < n/actors.SnapshotFrameRecords; frames++ { // the last one has "synced"
+		h, err := ws.ReadHeader(in)
+		if err != nil {
+			b.Error(err)
+			return 0, 0
+		}
+		if frames == 0 {
+			first = time.Since(start)
+		}
+		if _, err := in.Discard(int(h.Length)); err != nil {
+			b.Error(err)
+			return 0, 0
+		}
+	}
+	return first, cr.n
+}
+
+// BenchmarkWebSocketSnapshot streams the snapshot of 100,000 URLs to one
+// client over loopback, with and without permessage-deflate, and reports
+// the time to the first frame, the bytes on the wire and the bytes per URL.
+// Every iteration encodes a fresh snapshot. Allocations count the server
+// and the client, which only reads frame headers and skips payloads.
+func BenchmarkWebSocketSnapshot(b *testing.B) {
+	const n = 100_000
+	url, fresh := newSnapshotBench(b, n)
+	for _, mode := range snapshotModes {
 		b.Run(mode.name, func(b *testing.B) {
 			b.ReportAllocs()
-			var first, wire int64
+			var first time.Duration
+			var wire int64
 			for range b.N {
 				b.StopTimer()
-				e := s.deps.Model.Get(fleetURL(0))
-				s.deps.Root.Send(s.deps.Broadcaster, actors.Registered{Record: e.Record()})
-				time.Sleep(10 * time.Millisecond) // let the event end the shared snapshot
+				fresh()
 				b.StartTimer()
-				start := time.Now()
-				conn, br, _, err := ws.Dialer{Extensions: mode.offer}.Dial(b.Context(), url)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var r io.Reader = conn
-				if br != nil {
-					r = br
-				}
-				cr := &countingReader{r: r}
-				in := bufio.NewReaderSize(cr, 64<<10)
-				for frames := 0; ; frames++ {
-					h, err := ws.ReadHeader(in)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if frames == 0 {
-						first += int64(time.Since(start))
-					}
-					if _, err := in.Discard(int(h.Length)); err != nil {
-						b.Fatal(err)
-					}
-					if frames == n/actors.SnapshotFrameRecords-1 {
-						break // the last snapshot frame, with "synced"
-					}
-				}
-				wire += cr.n
-				conn.Close()
+				f, w := readSnapshot(b, url, mode.offer, n)
+				first += f
+				wire += w
 			}
-			b.ReportMetric(float64(first)/float64(b.N)/1e6, "ms-first-frame")
+			b.ReportMetric(float64(first.Microseconds())/float64(b.N)/1e3, "ms-first-frame")
 			b.ReportMetric(float64(wire)/float64(b.N)/1e6, "MB-wire")
 			b.ReportMetric(float64(wire)/float64(b.N)/n, "B/URL")
+		})
+	}
+}
+
+// BenchmarkWebSocketSnapshot100 has 100 clients connect at once to a fleet
+// of 100,000 URLs; an iteration ends when the last has its whole snapshot.
+// It reports the slowest client's time to its first frame.
+func BenchmarkWebSocketSnapshot100(b *testing.B) {
+	const n, clients = 100_000, 100
+	url, fresh := newSnapshotBench(b, n)
+	for _, mode := range snapshotModes {
+		b.Run(mode.name, func(b *testing.B) {
+			var worst time.Duration
+			for range b.N {
+				b.StopTimer()
+				fresh()
+				b.StartTimer()
+				firsts := make([]time.Duration, clients)
+				var wg sync.WaitGroup
+				for c := range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						firsts[c], _ = readSnapshot(b, url, mode.offer, n)
+					}()
+				}
+				wg.Wait()
+				worst += slices.Max(firsts)
+			}
+			b.ReportMetric(float64(worst.Microseconds())/float64(b.N)/1e3, "ms-slowest-first-frame")
 		})
 	}
 }
