@@ -126,7 +126,7 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 		}
 		sortByURL(s.refs[start:s.groups[s.sorted]])
 	}
-	frame := make([]byte, 0, 64+(end-s.next)*600)
+	frame := make([]byte, 0, 64+(end-s.next)*512)
 	frame = append(frame, '[')
 	var ev Snapshot
 	for i := s.next; i < end; i++ {
