@@ -88,15 +88,29 @@ func (s *SharedSnapshot) Frame(i int) (frame *SnapshotFrame, ok bool) {
 		default:
 			s.encoding = true
 			s.mu.Unlock()
-			f, last := s.encodeNext()
+			s.encodeOne()
 			s.mu.Lock()
-			s.frames = append(s.frames, f)
-			s.complete = last
-			s.encoding = false
-			close(s.changed)
-			s.changed = make(chan struct{})
 		}
 	}
+}
+
+// encodeOne encodes the next frame and adds it; only the caller that set
+// s.encoding may call it. Waiters wake even if encoding panics.
+func (s *SharedSnapshot) encodeOne() {
+	var f *SnapshotFrame
+	var last bool
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if f != nil {
+			s.frames = append(s.frames, f)
+			s.complete = last
+		}
+		s.encoding = false
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}()
+	f, last = s.encodeNext()
 }
 
 // Encoded returns how many frames have been encoded so far.

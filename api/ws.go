@@ -69,7 +69,7 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, _, _, err := ws.HTTPUpgrader{Negotiate: negotiate}.Upgrade(r, w)
 	if err != nil {
 		s.deps.Log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
-		return // UpgradeHTTP has answered with an error status
+		return // the upgrader has answered with an error status
 	}
 	s.wg.Add(1)
 	defer s.wg.Done()
@@ -77,8 +77,8 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkHandshake reports what keeps r from being a WebSocket handshake that
-// ws.UpgradeHTTP accepts, setting the headers the error answer needs; it
-// returns nil for a good one. UpgradeHTTP answers its own refusals in plain
+// the ws upgrader accepts, setting the headers the error answer needs; it
+// returns nil for a good one. The upgrader answers its own refusals in plain
 // text on the hijacked connection, so it must only see good handshakes.
 func checkHandshake(w http.ResponseWriter, r *http.Request) *badRequest {
 	switch {
