@@ -210,3 +210,57 @@ func TestWebSocketMalformedExtensionsHeader(t *testing.T) {
 		"Sec-WebSocket-Extensions", "permessage-deflate; =;;")
 	wantJSONError(t, "malformed extensions", res, 400, "Sec-WebSocket-Extensions")
 }
+
+// TestWebSocketEventsDuringSnapshot: events published while a client is
+// still receiving its snapshot (after its first frame) all follow the
+// snapshot's "synced", none lost, over a compressed stream.
+func TestWebSocketEventsDuringSnapshot(t *testing.T) {
+	s := newTestServer(t, Config{WSPingInterval: time.Minute, WSClientQueue: 256}, false)
+	for i := range 3 * actors.SnapshotFrameRecords {
+		s.deps.Model.Put(&health.Registration{URL: fmt.Sprintf("http://127.0.0.1:9/u%05d", i)},
+			&health.Status{State: health.Healthy})
+	}
+	srv := httptest.NewServer(s.WS)
+	t.Cleanup(srv.Close)
+	_, r, _ := wsFrameClient(t, srv.URL, wsflate.DefaultParameters.Option())
+
+	f, err := ws.ReadFrame(r) // the snapshot was captured before this frame left
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err = wsflate.DecompressFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	const added = 50
+	for i := range added {
+		reg := &health.Registration{URL: fmt.Sprintf("http://127.0.0.1:9/new%02d", i)}
+		st := &health.Status{State: health.Pending}
+		s.deps.Model.Put(reg, st)
+		s.deps.Root.Send(s.deps.Broadcaster, actors.Registered{Record: health.NewRecord(reg, st), New: true})
+	}
+	var first []wireEvent
+	if err := json.Unmarshal(f.Payload, &first); err != nil {
+		t.Fatal(err)
+	}
+	rest, _, _ := readEvents(t, r, "synced")
+	snapshot := append(first, rest...)
+	if len(snapshot) != 3*actors.SnapshotFrameRecords+1 {
+		t.Fatalf("snapshot has %d events, want %d and synced", len(snapshot), 3*actors.SnapshotFrameRecords)
+	}
+	for _, e := range snapshot {
+		if strings.Contains(string(e.Record), "/new") {
+			t.Fatalf("snapshot holds %s, registered after it was taken", e.Record)
+		}
+	}
+	seen := map[string]bool{}
+	for len(seen) < added {
+		evs, _, _ := readEvents(t, r, "registered")
+		for _, e := range evs {
+			var rec struct{ URL string }
+			if err := json.Unmarshal(e.Record, &rec); err != nil || e.Type != "registered" || seen[rec.URL] {
+				t.Fatalf("after synced: %s %s, want each new URL registered once", e.Type, e.Record)
+			}
+			seen[rec.URL] = true
+		}
+	}
+}
