@@ -3,6 +3,7 @@ package actors
 import (
 	"log/slog"
 	"time"
+	"weak"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -25,15 +26,19 @@ type Broadcaster struct {
 	actorSubs map[string]*actor.PID
 	streams   map[*Subscriber]struct{}
 	// shared is the last snapshot handed out; valid until the next event or
-	// until it is snapshotShareAge old.
-	shared *SharedSnapshot
+	// until it is snapshotShareAge old. It is weak: once its subscribers have
+	// sent it, its frames are garbage, not kept for a next subscriber that
+	// may never come.
+	shared weak.Pointer[SharedSnapshot]
 }
 
 // SubscribeActor asks the broadcaster to send every event to PID.
 type SubscribeActor struct{ PID *actor.PID }
 
 // SubscribeStream adds a stream subscriber: the broadcaster hands it a
-// snapshot of the read model, then every later event.
+// snapshot of the read model, then every later event. The snapshot is
+// captured (references, not encodings) within the broadcaster's turn, so it
+// holds every event published before and none published after.
 type SubscribeStream struct{ Subscriber *Subscriber }
 
 // UnsubscribeStream removes a stream subscriber.
@@ -64,10 +69,13 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 			msg.Subscriber.Close(ReasonShutdown)
 			return
 		}
-		if b.shared == nil || time.Since(b.shared.taken) > snapshotShareAge {
-			b.shared = &SharedSnapshot{refs: b.model.Snapshot(), taken: time.Now()}
+		snap := b.shared.Value()
+		if snap == nil || time.Since(snap.taken) > snapshotShareAge {
+			// Only references are taken here; subscribers encode them.
+			snap = newSharedSnapshot(b.model.Refs(), time.Now())
+			b.shared = weak.Make(snap)
 		}
-		msg.Subscriber.snapshot <- b.shared
+		msg.Subscriber.snapshot <- snap
 		b.streams[msg.Subscriber] = struct{}{}
 		b.metrics.WSClients.Set(float64(len(b.streams)))
 	case UnsubscribeStream:
@@ -88,7 +96,7 @@ func (b *Broadcaster) Receive(ctx actor.Context) {
 }
 
 func (b *Broadcaster) publish(ctx actor.Context, e Event) {
-	b.shared = nil // the next subscriber must see this event in its snapshot
+	b.shared = weak.Pointer[SharedSnapshot]{} // the next subscriber must see this event in its snapshot
 	b.metrics.EventsBroadcast.WithLabelValues(e.EventType()).Inc()
 	for _, pid := range b.actorSubs {
 		ctx.Send(pid, e)

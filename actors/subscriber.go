@@ -1,11 +1,6 @@
 package actors
 
-import (
-	"sync"
-	"time"
-
-	"github.com/spo2/spo2/actors/readmodel"
-)
+import "sync"
 
 // Subscriber is one stream client's (a WebSocket connection's) view of the
 // broadcaster: a snapshot taken when it subscribed, then a bounded queue of
@@ -77,51 +72,4 @@ func (s *Subscriber) offer(event []byte) bool {
 	default:
 		return false
 	}
-}
-
-// snapshotShareAge is how long one snapshot may serve new subscribers while
-// no event happens: clients connecting together (after a restart, say) share
-// one encoding instead of each encoding every record.
-const snapshotShareAge = time.Second
-
-// SharedSnapshot is the read model captured at one moment, encoded once for
-// every subscriber that receives it.
-type SharedSnapshot struct {
-	refs   []readmodel.Ref
-	taken  time.Time
-	once   sync.Once
-	frames [][]byte
-}
-
-// Frames returns the snapshot as WebSocket frame payloads: JSON arrays of at
-// most perFrame "snapshot" events, the last one ending with {"type":"synced"}.
-// The first call encodes; later calls (from other subscribers) reuse it.
-func (s *SharedSnapshot) Frames(perFrame int) [][]byte {
-	s.once.Do(func() {
-		var frame []byte
-		n := 0
-		for i := range s.refs {
-			if n == 0 {
-				frame = make([]byte, 0, perFrame*512)
-				frame = append(frame, '[')
-			} else {
-				frame = append(frame, ',')
-			}
-			ev := Snapshot{Record: s.refs[i].Record()}
-			frame = ev.AppendJSON(frame)
-			n++
-			if n == perFrame {
-				s.frames = append(s.frames, append(frame, ']'))
-				n = 0
-			}
-		}
-		if n == 0 {
-			frame = append(make([]byte, 0, 32), '[')
-		} else {
-			frame = append(frame, ',')
-		}
-		s.frames = append(s.frames, append(Synced{}.AppendJSON(frame), ']'))
-		s.refs = nil
-	})
-	return s.frames
 }

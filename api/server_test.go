@@ -61,7 +61,7 @@ type testServer struct {
 
 // newTestServer wires a Server to a fake supervisor, a real broadcaster, read
 // model and dashboard files.
-func newTestServer(t *testing.T, cfg Config, hang bool) *testServer {
+func newTestServer(t testing.TB, cfg Config, hang bool) *testServer {
 	t.Helper()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog }))
 	t.Cleanup(system.Shutdown)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -12,13 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 
 	"github.com/spo2/spo2/actors"
 )
-
-// snapshotFrameRecords is how many snapshot events go in one frame.
-const snapshotFrameRecords = 1000
 
 // wsWriteDeadline bounds one frame write to a client that reads slowly.
 const wsWriteDeadline = 10 * time.Second
@@ -27,10 +24,12 @@ const wsWriteDeadline = 10 * time.Second
 const maxClientFrame = 4 << 10
 
 // WSServer streams events to WebSocket clients (docs/api.md). Each client gets a
-// snapshot (one "snapshot" event per URL, then "synced"), then every event as
-// it happens; every frame is a text frame holding a JSON array. A client whose
-// queue fills up is cut (close code 1008) and may reconnect for a fresh
-// snapshot: it never slows probing or other clients.
+// snapshot (one "snapshot" event per URL, failing URLs first, then "synced"),
+// streamed as it is encoded, then every event as it happens; every frame is a
+// text frame holding a JSON array, compressed when the client offered
+// permessage-deflate. A client whose queue fills up is cut (close code 1008)
+// and may reconnect for a fresh snapshot: it never slows probing or other
+// clients.
 type WSServer struct {
 	cfg  Config
 	deps Deps
@@ -66,19 +65,20 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	conn, _, _, err := ws.UpgradeHTTP(r, w)
+	negotiate, deflate := negotiateDeflate()
+	conn, _, _, err := ws.HTTPUpgrader{Negotiate: negotiate}.Upgrade(r, w)
 	if err != nil {
 		s.deps.Log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
-		return // UpgradeHTTP has answered with an error status
+		return // the upgrader has answered with an error status
 	}
 	s.wg.Add(1)
 	defer s.wg.Done()
-	s.stream(conn, r.RemoteAddr)
+	s.stream(conn, deflate())
 }
 
 // checkHandshake reports what keeps r from being a WebSocket handshake that
-// ws.UpgradeHTTP accepts, setting the headers the error answer needs; it
-// returns nil for a good one. UpgradeHTTP answers its own refusals in plain
+// the ws upgrader accepts, setting the headers the error answer needs; it
+// returns nil for a good one. The upgrader answers its own refusals in plain
 // text on the hijacked connection, so it must only see good handshakes.
 func checkHandshake(w http.ResponseWriter, r *http.Request) *badRequest {
 	switch {
@@ -98,6 +98,13 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) *badRequest {
 	if key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(key) != 16 ||
 		len(r.Header.Get("Sec-WebSocket-Key")) != 24 {
 		return invalid("Sec-WebSocket-Key must be 16 bytes in base64")
+	}
+	for _, v := range r.Header.Values("Sec-WebSocket-Extensions") {
+		if !httphead.ScanOptions([]byte(v), func(int, []byte, []byte, []byte) httphead.Control {
+			return httphead.ControlContinue
+		}) {
+			return invalid("Sec-WebSocket-Extensions does not parse")
+		}
 	}
 	return nil
 }
@@ -130,6 +137,8 @@ const closeGrace = time.Second
 type wsConn struct {
 	conn    net.Conn
 	bw      *bufio.Writer
+	deflate bool         // permessage-deflate was negotiated
+	zbuf    bytes.Buffer // a compressed event frame, used by the stream's goroutine only
 	mu      sync.Mutex   // one frame at a time: the reader answers pings too
 	closing atomic.Int64 // unix nanos of the final write deadline; 0 while open
 }
@@ -155,13 +164,41 @@ func (c *wsConn) writeFrame(f ws.Frame) error {
 	return c.bw.Flush()
 }
 
+// writeText sends payload as a text frame, compressed when compression was
+// negotiated and the payload is worth it. Only the stream's goroutine calls it.
 func (c *wsConn) writeText(payload []byte) error {
-	return c.writeFrame(ws.NewTextFrame(payload))
+	if !c.deflate || len(payload) < deflateMinSize {
+		return c.writeFrame(ws.NewTextFrame(payload))
+	}
+	c.zbuf.Reset()
+	if err := deflate(&c.zbuf, payload); err != nil {
+		return err
+	}
+	return c.writeCompressed(c.zbuf.Bytes())
 }
 
-func (s *WSServer) stream(conn net.Conn, remote string) {
+// writeCompressed sends a compressed payload as a text frame with RSV1 set.
+func (c *wsConn) writeCompressed(payload []byte) error {
+	f := ws.NewTextFrame(payload)
+	f.Header.Rsv = ws.Rsv(true, false, false)
+	return c.writeFrame(f)
+}
+
+// writeSnapshot sends one snapshot frame; its compressed form is shared by
+// every client that negotiated compression.
+func (c *wsConn) writeSnapshot(f *actors.SnapshotFrame) error {
+	if !c.deflate {
+		return c.writeFrame(ws.NewTextFrame(f.Payload))
+	}
+	if z := f.Compressed(deflateShared); z != nil {
+		return c.writeCompressed(z)
+	}
+	return c.writeFrame(ws.NewTextFrame(f.Payload))
+}
+
+func (s *WSServer) stream(conn net.Conn, deflate bool) {
 	defer conn.Close()
-	c := &wsConn{conn: conn, bw: bufio.NewWriterSize(conn, 32<<10)}
+	c := &wsConn{conn: conn, bw: bufio.NewWriterSize(conn, 32<<10), deflate: deflate}
 	m := s.deps.Metrics
 	sub := actors.NewSubscriber(s.cfg.WSClientQueue)
 	s.deps.Root.Send(s.deps.Broadcaster, actors.SubscribeStream{Subscriber: sub})
@@ -183,8 +220,18 @@ func (s *WSServer) stream(conn net.Conn, remote string) {
 		s.close(c, sub.Reason())
 		return
 	}
-	for _, frame := range snapshot.Frames(snapshotFrameRecords) {
-		if err := c.writeText(frame); err != nil {
+	for i := 0; ; i++ {
+		select {
+		case <-sub.Done():
+			s.close(c, sub.Reason())
+			return
+		default:
+		}
+		frame, ok := snapshot.Frame(i)
+		if !ok {
+			break
+		}
+		if err := c.writeSnapshot(frame); err != nil {
 			sub.Close(actors.ReasonClosed)
 			m.WSDropped.WithLabelValues("write_error").Inc()
 			return
@@ -239,63 +286,4 @@ func (s *WSServer) close(c *wsConn, reason string) {
 	case actors.ReasonTooSlow:
 		_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusPolicyViolation, "client too slow; reconnect for a fresh snapshot")))
 	}
-}
-
-// readLoop answers pings and close frames and notices dead clients: any frame
-// (a pong included) must arrive within two ping intervals. A frame that
-// breaks the protocol fails the connection with close code 1002.
-func (s *WSServer) readLoop(c *wsConn, sub *actors.Subscriber) {
-	defer sub.Close(actors.ReasonClosed)
-	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(2 * s.cfg.WSPingInterval))
-		h, err := ws.ReadHeader(c.conn)
-		if err != nil {
-			return
-		}
-		if why := protocolError(h); why != "" {
-			s.deps.Log.Debug("websocket client broke the protocol", "err", why)
-			_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusProtocolError, why)))
-			return
-		}
-		if h.Length > maxClientFrame {
-			_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusMessageTooBig, "frame too large")))
-			return
-		}
-		payload := make([]byte, h.Length)
-		if _, err := io.ReadFull(c.conn, payload); err != nil {
-			return
-		}
-		if h.Masked {
-			ws.Cipher(payload, h.Mask, 0)
-		}
-		switch h.OpCode {
-		case ws.OpPing:
-			if err := c.writeFrame(ws.NewPongFrame(payload)); err != nil {
-				return
-			}
-		case ws.OpClose:
-			_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
-			return
-		}
-	}
-}
-
-// protocolError says how a client frame header breaks RFC 6455, or "" when
-// it does not: a client frame must be masked, use no reserved bit (no
-// extension is negotiated) and no reserved opcode, and a control frame must
-// be whole and at most 125 bytes.
-func protocolError(h ws.Header) string {
-	switch {
-	case !h.Masked:
-		return "client frames must be masked"
-	case h.Rsv != 0:
-		return "reserved bits set"
-	case h.OpCode.IsReserved():
-		return "reserved opcode"
-	case h.OpCode.IsControl() && !h.Fin:
-		return "fragmented control frame"
-	case h.OpCode.IsControl() && h.Length > 125:
-		return "control frame over 125 bytes"
-	}
-	return ""
 }

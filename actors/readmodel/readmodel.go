@@ -96,13 +96,20 @@ func (m *Model) Len() int {
 
 // Snapshot captures every entry at one moment, sorted by URL.
 func (m *Model) Snapshot() []Ref {
+	refs := m.Refs()
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Reg.URL < refs[j].Reg.URL })
+	return refs
+}
+
+// Refs captures every entry at one moment, in no particular order; it costs
+// a fraction of Snapshot, which sorts.
+func (m *Model) Refs() []Ref {
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	refs := make([]Ref, 0, len(m.entries))
 	for _, e := range m.entries {
 		refs = append(refs, Ref{Reg: e.reg.Load(), Status: e.status.Load()})
 	}
-	m.mu.RUnlock()
-	sort.Slice(refs, func(i, j int) bool { return refs[i].Reg.URL < refs[j].Reg.URL })
 	return refs
 }
 
