@@ -46,7 +46,7 @@ func rawTarget(b *testing.B) string {
 						}
 						continue
 					}
-					closing := bytes.Contains(bytes.ToLower(buf[:end]), []byte("connection: close"))
+					closing := bytes.Contains(buf[:end], []byte("Connection: close")) // as both probers write it
 					if _, err := c.Write(answer); err != nil || closing {
 						return
 					}
@@ -82,7 +82,8 @@ func BenchmarkProbe(b *testing.B) {
 					}
 					p := impl.new(Options{MaxIdleConns: keep.maxIdle, IdleConnTimeout: time.Minute})
 					defer p.Close()
-					ctx := context.Background()
+					ctx, cancel := context.WithCancel(context.Background()) // as the pool's
+					defer cancel()
 					b.ReportAllocs()
 					for b.Loop() {
 						if o := p.Probe(ctx, url, 5*time.Second, health.DefaultExpect); o.Code != 200 {

@@ -12,6 +12,9 @@ type testProber interface {
 	Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome
 	Dialing() int
 	Close()
+	Watch(url string)
+	Unwatch(url string)
+	KeepsAlive() bool
 }
 
 // implementations are the probers every prober test and benchmark runs on.
@@ -19,5 +22,6 @@ var implementations = []struct {
 	name string
 	new  func(Options) testProber
 }{
-	{"nethttp", func(o Options) testProber { return New(o) }},
+	{"lean", func(o Options) testProber { return New(o) }},
+	{"nethttp", func(o Options) testProber { return NewNetHTTP(o) }},
 }
