@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func BenchmarkProbePath(b *testing.B) {
 	timers := capturedTimer{fire: make(chan func(time.Time), 1)}
 	deps := &CheckerDeps{Prober: fixedProber{code: 200}, Pool: pool, Scheduler: timers,
 		Statuses: noSaver{}, Metrics: metrics.New(), Log: quietLog}
-	system := actor.NewActorSystem()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog }))
 	defer system.Shutdown()
 	reg := &health.Registration{URL: "http://127.0.0.1:1/health", Probe: health.Settings{
 		Interval: time.Hour, Timeout: time.Second, FailureThreshold: 3, SuccessThreshold: 1, Expect: health.DefaultExpect}}

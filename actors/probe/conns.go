@@ -30,9 +30,14 @@ type conn struct {
 	expire  func() // c.expireNow, bound once: ends the current probe's I/O
 }
 
+// readers holds the read buffers of closed connections for new ones: without
+// keep-alive every probe opens a connection.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
 func newConn(nc net.Conn, key connKey) *conn {
 	c := &conn{nc: nc, key: key}
-	c.br = bufio.NewReaderSize(c, readBufferSize)
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(c)
 	c.expire = c.expireNow
 	return c
 }
@@ -51,7 +56,16 @@ func (c *conn) Read(b []byte) (int, error) {
 // probe was cancelled).
 func (c *conn) expireNow() { _ = c.nc.SetDeadline(time.Unix(1, 0)) }
 
-func (c *conn) close() { _ = c.nc.Close() }
+// close closes the connection and gives back its read buffer; c is not
+// used for I/O again.
+func (c *conn) close() {
+	_ = c.nc.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		readers.Put(c.br)
+		c.br = nil
+	}
+}
 
 // idleConns keeps connections between probes: at most max in all, at most
 // maxIdlePerHost per host:port, each for at most timeout. Expired
