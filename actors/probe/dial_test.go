@@ -11,13 +11,14 @@ import (
 
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/target"
+	"github.com/spo2/spo2/e2e/harness"
 )
 
 // TestProbeReturnsOnlyWhenItsDialsAreGone checks that a probe's pool slot
 // covers its connection attempts: when Probe returns, nothing it started is
 // still dialling or handshaking.
 func TestProbeReturnsOnlyWhenItsDialsAreGone(t *testing.T) {
-	urls := []string{"https://" + silentServer(t) + "/", "http://" + blackholeServer(t) + "/"}
+	urls := []string{"https://" + harness.SilentServer(t) + "/", "http://" + blackholeServer(t) + "/"}
 	for _, impl := range implementations {
 		t.Run(impl.name, func(t *testing.T) {
 			p := impl.new(Options{MaxIdleConns: 16, IdleConnTimeout: time.Minute})

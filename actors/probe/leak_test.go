@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"runtime"
@@ -12,32 +11,8 @@ import (
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/e2e/harness"
 )
-
-// silentServer accepts connections and never writes: a TLS client waits for
-// a ServerHello that never comes. It closes a connection when its client
-// does, so every socket left open is the prober's.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 // blackholeServer returns the address of a listener whose accept queue is
 // full and never drained: the kernel drops further SYNs, so a dial to it
@@ -101,7 +76,7 @@ func TestHostileTargetsReleaseTheirSockets(t *testing.T) {
 		name string
 		url  func(t *testing.T) string
 	}{
-		{"tls handshake never answered", func(t *testing.T) string { return "https://" + silentServer(t) + "/" }},
+		{"tls handshake never answered", func(t *testing.T) string { return "https://" + harness.SilentServer(t) + "/" }},
 		{"syn dropped", func(t *testing.T) string { return "http://" + blackholeServer(t) + "/" }},
 	}
 	const probes = 20

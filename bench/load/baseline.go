@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spo2/spo2/bench/internal/hist"
+	"github.com/spo2/spo2/bench/internal/proc"
 )
 
 // newProbeTransport is the bare baseline's client transport: keep-alive with
@@ -56,10 +59,10 @@ type ScheduleConfig struct {
 
 // ScheduleResult is what the bare timer-heap + worker-pool client achieved.
 type ScheduleResult struct {
-	Started    int64   `json:"started"`
-	Answered   int64   `json:"answered"`
-	RatePerSec float64 `json:"rate_per_sec"`
-	Lag        Summary `json:"lag"`
+	Started    int64        `json:"started"`
+	Answered   int64        `json:"answered"`
+	RatePerSec float64      `json:"rate_per_sec"`
+	Lag        hist.Summary `json:"lag"`
 }
 
 type slot struct {
@@ -86,7 +89,7 @@ func (h *slotHeap) Pop() any {
 type Schedule struct {
 	cfg      ScheduleConfig
 	tr       *http.Transport
-	lag      Hist
+	lag      hist.Hist
 	started  atomic.Int64
 	answered atomic.Int64
 	cancel   context.CancelFunc
@@ -186,7 +189,7 @@ func RunSaturation(urls []string, workers int, d, timeout time.Duration) Saturat
 	defer cancel()
 	var n atomic.Int64
 	var wg sync.WaitGroup
-	m0 := SampleMachine()
+	m0 := proc.ReadMachine()
 	start := time.Now()
 	for w := range workers {
 		wg.Add(1)
@@ -201,5 +204,5 @@ func RunSaturation(urls []string, workers int, d, timeout time.Duration) Saturat
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	return SaturationResult{Workers: workers, Seconds: secs, Requests: n.Load(), RatePerSec: float64(n.Load()) / secs, Machine: MachineBusy(m0, SampleMachine())}
+	return SaturationResult{Workers: workers, Seconds: secs, Requests: n.Load(), RatePerSec: float64(n.Load()) / secs, Machine: proc.MachineBusy(m0, proc.ReadMachine())}
 }

@@ -6,51 +6,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"text/tabwriter"
-	"time"
+
+	"github.com/spo2/spo2/bench/internal/table"
 )
-
-// Machine describes where the figures were measured.
-type Machine struct {
-	CPUs      int    `json:"cpus"`
-	CPUModel  string `json:"cpu_model"`
-	Kernel    string `json:"kernel"`
-	Go        string `json:"go"`
-	OpenFiles uint64 `json:"open_files_limit"`
-	When      string `json:"when"`
-	Commit    string `json:"commit"` // the repository's HEAD when spo2 was built, "+dirty" when modified
-}
-
-func describeMachine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), When: time.Now().UTC().Format(time.RFC3339)}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		m.Commit = strings.TrimSpace(string(out))
-		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-			m.Commit += "+dirty"
-		}
-	}
-	var rl syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
-		m.OpenFiles = rl.Cur
-	}
-	return m
-}
 
 // Row is one line of the table: a figure for spo2, the bare baseline
 // measured in the same run, their ratio and the target.
@@ -93,22 +54,6 @@ func clean(v float64) float64 {
 
 func ptr(b bool) *bool { return &b }
 
-func num(v float64) string {
-	switch {
-	case v < 0:
-		return "n/a"
-	case v == 0:
-		return "0"
-	case v >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 100:
-		return fmt.Sprintf("%.1f", v)
-	case v >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3f", v)
-}
-
 // Print writes the table as aligned text.
 func (t *Table) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -117,12 +62,12 @@ func (t *Table) Print(w io.Writer) {
 	for _, r := range t.Rows {
 		base, ratio := "—", "—"
 		if r.Baseline > 0 {
-			base = num(r.Baseline)
+			base = table.Num(r.Baseline)
 		}
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
-		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict, r.Note)
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Figure, r.Unit, table.Num(r.Spo2), base, ratio, r.Target, r.Verdict, r.Note)
 	}
 	tw.Flush()
 }
@@ -134,13 +79,13 @@ func (t *Table) Markdown(w io.Writer) {
 	for _, r := range t.Rows {
 		base, ratio := "—", "—"
 		if r.Baseline > 0 {
-			base = num(r.Baseline)
+			base = table.Num(r.Baseline)
 		}
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f×", r.Ratio)
 		}
 		fig := strings.ReplaceAll(r.Figure, "|", `\|`)
-		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", fig, r.Unit, num(r.Spo2), base, ratio, r.Target, r.Verdict)
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s | %s |\n", fig, r.Unit, table.Num(r.Spo2), base, ratio, r.Target, r.Verdict)
 	}
 }
 

@@ -1,8 +1,14 @@
 package main
 
+import (
+	"github.com/spo2/spo2/bench/internal/farm"
+	"github.com/spo2/spo2/bench/internal/proc"
+	"github.com/spo2/spo2/bench/internal/spo2"
+)
+
 // Results is everything one run measured; it is written as JSON to -out.
 type Results struct {
-	Machine    Machine           `json:"machine"`
+	Machine    proc.Machine      `json:"machine"`
 	Config     Config            `json:"config"`
 	Farm       FarmInfo          `json:"farm"`
 	Badger     *BadgerResult     `json:"badger,omitempty"`
@@ -33,7 +39,7 @@ type FarmInfo struct {
 // BaselineRun is the bare timer-heap + worker-pool client at spo2's schedule.
 type BaselineRun struct {
 	Schedule          ScheduleResult `json:"schedule"`
-	Farm              FarmWindow     `json:"farm"`
+	Farm              farm.Window    `json:"farm"`
 	HarnessCores      float64        `json:"harness_cores"` // client and farm together
 	ClientCPUPerProbe float64        `json:"client_cpu_us_per_probe_estimate"`
 }
@@ -49,9 +55,9 @@ type IdleRun struct {
 	RSSPerURL     float64        `json:"rss_per_url_bytes"`
 	HeapPerURL    float64        `json:"heap_per_url_bytes"`
 	Goroutines    float64        `json:"goroutines"`
-	Bulk          RegResult      `json:"bulk"`
-	Put8          RegResult      `json:"put_8"`
-	Put64         RegResult      `json:"put_64"`
+	Bulk          spo2.RegResult `json:"bulk"`
+	Put8          spo2.RegResult `json:"put_8"`
+	Put64         spo2.RegResult `json:"put_64"`
 	Snapshot      SnapshotResult `json:"snapshot"`
 	ShutdownSecs  float64        `json:"shutdown_seconds"`
 	ShutdownError string         `json:"shutdown_error,omitempty"`
@@ -59,8 +65,8 @@ type IdleRun struct {
 
 // ProbeRun is the steady state at the configured interval.
 type ProbeRun struct {
-	Bulk          RegResult          `json:"bulk_while_empty"`
-	Farm          FarmWindow         `json:"farm"`
+	Bulk          spo2.RegResult     `json:"bulk_while_empty"`
+	Farm          farm.Window        `json:"farm"`
 	LagP50ms      float64            `json:"lag_p50_ms"`
 	LagP99ms      float64            `json:"lag_p99_ms"`
 	LagSamples    uint64             `json:"lag_samples"`
@@ -100,11 +106,11 @@ type RestartRun struct {
 // MaxRateRun registers the fast targets at a 1s interval, offering more
 // probes than spo2 can run, and measures what it sustains.
 type MaxRateRun struct {
-	URLs         int        `json:"urls"`
-	Offered      float64    `json:"offered_per_sec"`
-	Farm         FarmWindow `json:"farm"`
-	ProbesPerSec float64    `json:"spo2_probes_per_sec"`
-	CPUCores     float64    `json:"cpu_cores"`
-	LagP99ms     float64    `json:"lag_p99_ms"`
-	MaxInFlight  float64    `json:"max_in_flight"`
+	URLs         int         `json:"urls"`
+	Offered      float64     `json:"offered_per_sec"`
+	Farm         farm.Window `json:"farm"`
+	ProbesPerSec float64     `json:"spo2_probes_per_sec"`
+	CPUCores     float64     `json:"cpu_cores"`
+	LagP99ms     float64     `json:"lag_p99_ms"`
+	MaxInFlight  float64     `json:"max_in_flight"`
 }

@@ -13,13 +13,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spo2/spo2/bench/internal/clock"
+	"github.com/spo2/spo2/bench/internal/farm"
+	"github.com/spo2/spo2/bench/internal/proc"
+	"github.com/spo2/spo2/bench/internal/scrape"
+	"github.com/spo2/spo2/bench/internal/spo2"
 	"github.com/spo2/spo2/e2e/harness"
 )
 
 // Bench runs the phases of one harness run and collects their results.
 type Bench struct {
 	cfg    Config
-	farm   *Farm
+	farm   *farm.Farm
 	res    *Results
 	tmp    string
 	outDir string
@@ -35,7 +40,7 @@ func NewBench(cfg Config) (*Bench, error) {
 	for _, p := range strings.Split(cfg.Phases, ",") {
 		b.phases[strings.TrimSpace(p)] = true
 	}
-	b.res = &Results{Machine: describeMachine(), Config: cfg}
+	b.res = &Results{Machine: proc.Describe(), Config: cfg}
 	if err := os.MkdirAll(b.outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output dir: %w", err)
 	}
@@ -45,7 +50,7 @@ func NewBench(cfg Config) (*Bench, error) {
 	}
 	b.tmp = tmp
 	slog.Info("starting farm", "urls", cfg.URLs, "listeners", cfg.Listeners, "distinct_hosts", cfg.DistinctHosts, "open_files_limit", b.res.Machine.OpenFiles)
-	f, err := StartFarm(FarmConfig{
+	f, err := farm.Start(farm.Config{
 		URLs: cfg.URLs, Listeners: cfg.Listeners, DistinctHosts: cfg.DistinctHosts,
 		Share503: cfg.Share503, ShareSlow: cfg.ShareSlow, ShareRefused: cfg.ShareRefused,
 		SlowFor: cfg.Timeout + time.Second,
@@ -57,7 +62,7 @@ func NewBench(cfg Config) (*Bench, error) {
 	b.farm = f
 	b.res.Farm = FarmInfo{
 		URLs: cfg.URLs, Listeners: cfg.Listeners, Distinct: cfg.DistinctHosts,
-		Fast: len(f.IDs(Fast)), Fail503: len(f.IDs(Fail503)), Slow: len(f.IDs(Slow)), Refused: len(f.IDs(Refused)),
+		Fast: len(f.IDs(farm.Fast)), Fail503: len(f.IDs(farm.Fail503)), Slow: len(f.IDs(farm.Slow)), Refused: len(f.IDs(farm.Refused)),
 		SampleURL:  f.URLs()[0],
 		HarnessCPU: "the farm runs in the harness process and shares the cores with spo2",
 	}
@@ -77,17 +82,6 @@ func (b *Bench) fail(what string, err error) {
 	b.res.Errors = append(b.res.Errors, what+": "+err.Error())
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Run executes the selected phases. It returns an error only when the
 // harness itself failed.
 func (b *Bench) Run(ctx context.Context) error {
@@ -102,7 +96,7 @@ func (b *Bench) Run(ctx context.Context) error {
 	}
 	if b.phases["saturation"] {
 		slog.Info("phase: bare net/http saturation loop", "workers", b.cfg.SatWorkers, "duration", b.cfg.SatDuration)
-		urls := b.pick(b.farm.IDs(Fast))
+		urls := b.pick(b.farm.IDs(farm.Fast))
 		c0 := b.farm.Conns()
 		r := RunSaturation(urls, b.cfg.SatWorkers, b.cfg.SatDuration, b.cfg.Timeout)
 		r.NewConns = b.farm.Conns() - c0
@@ -176,26 +170,26 @@ func (b *Bench) runBaseline(ctx context.Context) error {
 	slog.Info("phase: bare timer-heap baseline", "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
 	s := StartSchedule(ScheduleConfig{URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
 	defer s.Stop()
-	if err := sleepCtx(ctx, cfg.Interval+time.Second); err != nil {
+	if err := clock.Sleep(ctx, cfg.Interval+time.Second); err != nil {
 		return err
 	}
 	s.ResetLag()
 	st0, an0 := s.Mark()
-	h0, _ := SampleProc(os.Getpid())
+	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
-	if err := sleepCtx(ctx, cfg.Window); err != nil {
+	if err := clock.Sleep(ctx, cfg.Window); err != nil {
 		return err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
-	h1, _ := SampleProc(os.Getpid())
-	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: CPUCores(h0, h1)}
+	h1, _ := proc.Read(os.Getpid())
+	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: proc.CPUCores(h0, h1)}
 	b.res.Baseline = r
 	slog.Info("baseline", "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
 	return nil
 }
 
-func (b *Bench) startSpo2(ctx context.Context, name string, env []string) (*Spo2, error) {
-	s, err := StartSpo2(ctx, name, b.bin, filepath.Join(b.tmp, name), env)
+func (b *Bench) startSpo2(ctx context.Context, name string, env []string) (*spo2.Instance, error) {
+	s, err := spo2.Start(ctx, name, b.bin, filepath.Join(b.tmp, name), env)
 	if err != nil {
 		return nil, err
 	}
@@ -213,10 +207,10 @@ func (b *Bench) runIdle(ctx context.Context) error {
 	defer s.Kill(b.outDir)
 	r := &IdleRun{}
 	b.res.Idle = r
-	if err := sleepCtx(ctx, time.Second); err != nil {
+	if err := clock.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
-	if p, err := SampleProc(s.Pid()); err == nil {
+	if p, err := proc.Read(s.Pid()); err == nil {
 		r.EmptyRSS = p.RSS
 	}
 	if m, err := s.Metrics(); err == nil {
@@ -244,10 +238,10 @@ func (b *Bench) runIdle(ctx context.Context) error {
 	if cfg.URLs >= 20000 {
 		settle = 5 * time.Second
 	}
-	if err := sleepCtx(ctx, settle); err != nil {
+	if err := clock.Sleep(ctx, settle); err != nil {
 		return err
 	}
-	if p, err := SampleProc(s.Pid()); err == nil {
+	if p, err := proc.Read(s.Pid()); err == nil {
 		r.RSS = p.RSS
 		r.RSSPerURL = float64(p.RSS-r.EmptyRSS) / float64(r.Registered)
 	}
@@ -285,7 +279,7 @@ type sampler struct {
 	done        sync.WaitGroup
 }
 
-func startSampler(s *Spo2) *sampler {
+func startSampler(s *spo2.Instance) *sampler {
 	sm := &sampler{stop: make(chan struct{})}
 	sm.done.Add(1)
 	go func() {
@@ -301,7 +295,7 @@ func startSampler(s *Spo2) *sampler {
 			if m, err := s.Metrics(); err == nil && m.InFlight > sm.maxInFlight {
 				sm.maxInFlight = m.InFlight
 			}
-			if p, err := SampleProc(s.Pid()); err == nil && p.RSS > sm.maxRSS {
+			if p, err := proc.Read(s.Pid()); err == nil && p.RSS > sm.maxRSS {
 				sm.maxRSS = p.RSS
 			}
 		}
@@ -325,7 +319,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	for i := range ids {
 		ids[i] = i
 	}
-	if p, err := SampleProc(s.Pid()); err == nil {
+	if p, err := proc.Read(s.Pid()); err == nil {
 		r.EmptyRSS = p.RSS
 	}
 	total0 := b.farm.Total()
@@ -334,7 +328,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	if r.Bulk.OK == 0 {
 		return fmt.Errorf("probe: bulk registration failed: %s", r.Bulk.FirstError)
 	}
-	if err := sleepCtx(ctx, cfg.Interval+2*time.Second); err != nil {
+	if err := clock.Sleep(ctx, cfg.Interval+2*time.Second); err != nil {
 		return err
 	}
 	if b.farm.Total() == total0 {
@@ -345,8 +339,8 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	if err != nil {
 		b.fail("probe: metrics", err)
 	}
-	p0, _ := SampleProc(s.Pid())
-	h0, _ := SampleProc(os.Getpid())
+	p0, _ := proc.Read(s.Pid())
+	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
 	sm := startSampler(s)
 	var prof sync.WaitGroup
@@ -363,15 +357,15 @@ func (b *Bench) runProbe(ctx context.Context) error {
 			}
 		}()
 	}
-	if err := sleepCtx(ctx, cfg.Window); err != nil {
+	if err := clock.Sleep(ctx, cfg.Window); err != nil {
 		return err
 	}
 	visible := b.farm.Visible()
 	r.Farm = b.farm.EndWindow(mark, visible, cfg.Interval)
 	sm.Stop()
 	prof.Wait()
-	p1, _ := SampleProc(s.Pid())
-	h1, _ := SampleProc(os.Getpid())
+	p1, _ := proc.Read(s.Pid())
+	h1, _ := proc.Read(os.Getpid())
 	m1, err := s.Metrics()
 	if err != nil {
 		b.fail("probe: metrics", err)
@@ -385,13 +379,13 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	r.ProbesPerSec = (m1.ProbesTotal() - m0.ProbesTotal()) / r.Farm.Seconds
 	r.Skipped = m1.Skipped - m0.Skipped
 	r.MaxInFlight = sm.maxInFlight
-	r.CPUCores = CPUCores(p0, p1)
+	r.CPUCores = proc.CPUCores(p0, p1)
 	probes := m1.ProbesTotal() - m0.ProbesTotal()
 	if probes <= 0 {
 		probes = float64(r.Farm.Requests)
 	}
 	r.CPUPerProbe = (p1.CPU - p0.CPU).Seconds() * 1e6 / probes
-	r.HarnessCores = CPUCores(h0, h1)
+	r.HarnessCores = proc.CPUCores(h0, h1)
 	r.RSS, r.MaxRSS, r.FDs, r.Sockets = p1.RSS, max(sm.maxRSS, p1.RSS), p1.FDs, p1.Sockets
 	r.RSSPerURL = float64(p1.RSS-r.EmptyRSS) / float64(r.Bulk.OK)
 	r.Heap, r.Goroutines = m1.HeapInuse, m1.Goroutines
@@ -423,25 +417,25 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	return nil
 }
 
-func lagMs(a, b Scrape, q float64) float64 {
-	v, ok := LagQuantile(a, b, q)
+func lagMs(a, b scrape.Metrics, q float64) float64 {
+	v, ok := scrape.LagQuantile(a, b, q)
 	if !ok {
 		return math.NaN()
 	}
 	return v * 1000
 }
 
-func durMs(a, b Scrape, q float64) float64 {
-	v, ok := DurationQuantile(a, b, q)
+func durMs(a, b scrape.Metrics, q float64) float64 {
+	v, ok := scrape.DurationQuantile(a, b, q)
 	if !ok {
 		return math.NaN()
 	}
 	return v * 1000
 }
 
-func (b *Bench) fanOut(ctx context.Context, s *Spo2, r *ProbeRun) {
+func (b *Bench) fanOut(ctx context.Context, s *spo2.Instance, r *ProbeRun) {
 	cfg := b.cfg
-	fast := b.farm.IDs(Fast)
+	fast := b.farm.IDs(farm.Fast)
 	n := int(cfg.Flip * float64(len(fast)))
 	if n < 1 || cfg.WSClients < 1 {
 		return
@@ -458,8 +452,8 @@ func (b *Bench) fanOut(ctx context.Context, s *Spo2, r *ProbeRun) {
 	if cfg.Quick {
 		connectLimit = 15 * time.Second
 	}
-	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, Fail503) }, connectLimit, limit)
-	b.farm.Set(ids, Fast)
+	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, farm.Fail503) }, connectLimit, limit)
+	b.farm.Set(ids, farm.Fast)
 	f := r.FanOut
 	slog.Info("fan-out", "connected", f.Connected, "connect_s", f.ConnectSeconds, "complete", f.Complete, "min_received", f.MinReceived,
 		"of", f.Flipped, "disconnected", f.Disconnected, "last_delivery_s", f.DeliverySeconds, "first_error", f.FirstError)
@@ -468,14 +462,14 @@ func (b *Bench) fanOut(ctx context.Context, s *Spo2, r *ProbeRun) {
 	}
 }
 
-func (b *Bench) runRestart(ctx context.Context, s *Spo2) error {
+func (b *Bench) runRestart(ctx context.Context, s *spo2.Instance) error {
 	cfg := b.cfg
 	slog.Info("phase: restart with registrations", "urls", cfg.URLs)
 	r := &RestartRun{Visible: b.farm.Visible(), AllProbedSecs: math.NaN()}
 	b.res.Restart = r
 	b.farm.BeginEpoch()
 	t0 := time.Now()
-	s.name = "restart"
+	s.SetName("restart")
 	if err := s.Restart(ctx); err != nil {
 		return err
 	}
@@ -488,7 +482,7 @@ func (b *Bench) runRestart(ctx context.Context, s *Spo2) error {
 			r.AllProbedSecs = at.Sub(t0).Seconds()
 			break
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -504,7 +498,7 @@ func (b *Bench) runRestart(ctx context.Context, s *Spo2) error {
 
 func (b *Bench) runMaxRate(ctx context.Context) error {
 	cfg := b.cfg
-	fast := b.farm.IDs(Fast)
+	fast := b.farm.IDs(farm.Fast)
 	timeout := min(cfg.Timeout, 500*time.Millisecond)
 	slog.Info("phase: maximum probe rate (interval 1s)", "urls", len(fast))
 	s, err := b.startSpo2(ctx, "maxrate", b.env(time.Second, timeout))
@@ -518,22 +512,22 @@ func (b *Bench) runMaxRate(ctx context.Context) error {
 	if reg.OK == 0 {
 		return fmt.Errorf("maxrate: bulk registration failed: %s", reg.FirstError)
 	}
-	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+	if err := clock.Sleep(ctx, 3*time.Second); err != nil {
 		return err
 	}
 	m0, _ := s.Metrics()
-	p0, _ := SampleProc(s.Pid())
+	p0, _ := proc.Read(s.Pid())
 	mark := b.farm.BeginWindow(time.Second)
 	sm := startSampler(s)
-	if err := sleepCtx(ctx, cfg.MaxWindow); err != nil {
+	if err := clock.Sleep(ctx, cfg.MaxWindow); err != nil {
 		return err
 	}
 	r.Farm = b.farm.EndWindow(mark, reg.OK, time.Second)
 	sm.Stop()
-	p1, _ := SampleProc(s.Pid())
+	p1, _ := proc.Read(s.Pid())
 	m1, _ := s.Metrics()
 	r.ProbesPerSec = (m1.ProbesTotal() - m0.ProbesTotal()) / r.Farm.Seconds
-	r.CPUCores = CPUCores(p0, p1)
+	r.CPUCores = proc.CPUCores(p0, p1)
 	r.LagP99ms = lagMs(m0, m1, 0.99)
 	r.MaxInFlight = sm.maxInFlight
 	slog.Info("max rate", "offered", int(r.Offered), "farm_rate", int(r.Farm.RatePerSec), "spo2_rate", int(r.ProbesPerSec), "cpu_cores", fmt.Sprintf("%.2f", r.CPUCores))

@@ -5,69 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/spo2/spo2/bench/internal/wsclient"
 )
-
-type wsConn struct {
-	net.Conn
-	rw io.ReadWriter
-}
-
-type readWriter struct {
-	io.Reader
-	io.Writer
-}
-
-func dialWS(ctx context.Context, addr string) (*wsConn, error) {
-	conn, br, _, err := ws.Dial(ctx, "ws://"+addr+"/")
-	if err != nil {
-		return nil, fmt.Errorf("websocket dial %s: %w", addr, err)
-	}
-	c := &wsConn{Conn: conn, rw: conn}
-	if br != nil {
-		// br holds bytes the server sent right behind its handshake.
-		c.rw = readWriter{Reader: io.MultiReader(br, conn), Writer: conn}
-	}
-	return c, nil
-}
-
-// read returns the next text frame (answering pings on the way).
-func (c *wsConn) read() ([]byte, error) { return wsutil.ReadServerText(c.rw) }
-
-var syncedTag = []byte(`"synced"`)
-
-// readSnapshot reads frames until the synced event and returns them (or
-// only counts them when keep is false).
-func (c *wsConn) readSnapshot(deadline time.Time, keep bool) ([][]byte, error) {
-	c.SetReadDeadline(deadline)
-	defer c.SetReadDeadline(time.Time{})
-	var frames [][]byte
-	for {
-		f, err := c.read()
-		if err != nil {
-			return frames, fmt.Errorf("websocket snapshot: %w", err)
-		}
-		if keep {
-			frames = append(frames, f)
-		}
-		if bytes.Contains(f, syncedTag) {
-			return frames, nil
-		}
-	}
-}
-
-type wsEvent struct {
-	Type  string `json:"type"`
-	URL   string `json:"url"`
-	State string `json:"state"`
-}
 
 // SnapshotResult times one new client's snapshot.
 type SnapshotResult struct {
@@ -83,20 +26,20 @@ type SnapshotResult struct {
 func MeasureSnapshot(ctx context.Context, addr string, expected int, limit time.Duration) (SnapshotResult, error) {
 	r := SnapshotResult{Expected: expected}
 	start := time.Now()
-	c, err := dialWS(ctx, addr)
+	c, err := wsclient.Dial(ctx, addr)
 	if err != nil {
 		return r, err
 	}
 	defer c.Close()
 	c.SetReadDeadline(start.Add(limit))
-	first, err := c.read()
+	first, err := c.Read()
 	if err != nil {
 		return r, fmt.Errorf("websocket first frame: %w", err)
 	}
 	r.FirstByte = time.Since(start).Seconds()
 	frames := [][]byte{first}
-	if !bytes.Contains(first, syncedTag) {
-		rest, err := c.readSnapshot(start.Add(limit), true)
+	if !bytes.Contains(first, wsclient.SyncedTag) {
+		rest, err := c.ReadSnapshot(start.Add(limit), true)
 		frames = append(frames, rest...)
 		if err != nil {
 			return r, err
@@ -106,7 +49,7 @@ func MeasureSnapshot(ctx context.Context, addr string, expected int, limit time.
 	r.Frames = len(frames)
 	for _, f := range frames {
 		r.Bytes += len(f)
-		var evs []wsEvent
+		var evs []wsclient.Event
 		if err := json.Unmarshal(f, &evs); err != nil {
 			return r, fmt.Errorf("websocket frame is not a JSON array of events: %w (%.120s)", err, f)
 		}
@@ -144,7 +87,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 	}
 	var (
 		mu        sync.Mutex
-		conns     []*wsConn
+		conns     []*wsclient.Conn
 		closing   atomic.Bool
 		connected atomic.Int64
 		complete  atomic.Int64
@@ -174,7 +117,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 			case <-ctx.Done():
 				return
 			}
-			c, err := dialWS(ctx, addr)
+			c, err := wsclient.Dial(ctx, addr)
 			if err != nil {
 				<-sem
 				fail(err)
@@ -190,7 +133,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 			conns = append(conns, c)
 			mu.Unlock()
 			c.SetReadDeadline(end)
-			_, err = c.readSnapshot(end, false)
+			_, err = c.ReadSnapshot(end, false)
 			<-sem
 			if err != nil {
 				if !closing.Load() {
@@ -206,7 +149,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 			seen := make([]bool, len(flipped))
 			n := 0
 			for n < len(flipped) {
-				f, err := c.read()
+				f, err := c.Read()
 				if err != nil {
 					if !closing.Load() {
 						dropped.Add(1)
@@ -217,7 +160,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 				if !bytes.Contains(f, []byte(`"status"`)) {
 					continue
 				}
-				var evs []wsEvent
+				var evs []wsclient.Event
 				if json.Unmarshal(f, &evs) != nil {
 					continue
 				}
@@ -278,4 +221,11 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 		r.MinReceived = 0
 	}
 	return r
+}
+
+func firstOf(first, next string) string {
+	if first != "" {
+		return first
+	}
+	return next
 }

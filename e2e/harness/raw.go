@@ -77,3 +77,29 @@ func ClosedPortURL(t testing.TB, path string) string {
 	}
 	return "http://127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port) + path
 }
+
+// SilentServer accepts TCP connections on 127.0.0.1 and never writes: a TLS
+// client waits for a ServerHello that never comes. It closes a connection
+// only when its client does, so every socket left open is the client's. It
+// returns "ADDR" (host:port) and stops at the test's cleanup.
+func SilentServer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}

@@ -1,4 +1,6 @@
-package main
+// Package scrape reads spo2's /metrics into the figures the harnesses use,
+// and turns the difference of two readings into histogram quantiles.
+package scrape
 
 import (
 	"fmt"
@@ -11,8 +13,8 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Scrape is one reading of spo2's /metrics.
-type Scrape struct {
+// Metrics is one reading of spo2's /metrics.
+type Metrics struct {
 	Lag         []bucket           // cumulative buckets of spo2_schedule_lag_seconds
 	LagCount    uint64             // its sample count
 	Duration    []bucket           // cumulative buckets of spo2_probe_duration_seconds
@@ -30,7 +32,7 @@ type bucket struct {
 }
 
 // ProbesTotal sums spo2_probes_total over outcomes.
-func (s Scrape) ProbesTotal() float64 {
+func (s Metrics) ProbesTotal() float64 {
 	var t float64
 	for _, v := range s.Probes {
 		t += v
@@ -38,9 +40,9 @@ func (s Scrape) ProbesTotal() float64 {
 	return t
 }
 
-// ScrapeMetrics fetches and parses url (spo2's /metrics).
-func ScrapeMetrics(c *http.Client, url string) (Scrape, error) {
-	s := Scrape{Probes: map[string]float64{}}
+// Fetch fetches and parses url (spo2's /metrics).
+func Fetch(c *http.Client, url string) (Metrics, error) {
+	s := Metrics{Probes: map[string]float64{}}
 	resp, err := c.Get(url)
 	if err != nil {
 		return s, fmt.Errorf("scrape %s: %w", url, err)
@@ -113,10 +115,10 @@ func value(m *dto.Metric) float64 {
 // LagQuantile returns the q-quantile (seconds) of the schedule lag observed
 // between scrapes a and b, interpolating linearly inside a bucket as
 // Prometheus' histogram_quantile does. ok is false when nothing was observed.
-func LagQuantile(a, b Scrape, q float64) (float64, bool) { return quantile(a.Lag, b.Lag, q) }
+func LagQuantile(a, b Metrics, q float64) (float64, bool) { return quantile(a.Lag, b.Lag, q) }
 
 // DurationQuantile is LagQuantile for spo2_probe_duration_seconds.
-func DurationQuantile(a, b Scrape, q float64) (float64, bool) {
+func DurationQuantile(a, b Metrics, q float64) (float64, bool) {
 	return quantile(a.Duration, b.Duration, q)
 }
 
@@ -153,4 +155,41 @@ func quantile(a, b []bucket, q float64) (float64, bool) {
 		prevLe, prevCount = x.le, x.count
 	}
 	return prevLe, true
+}
+
+// LagShareAbove returns the share (0–1) of the schedule lags observed between
+// a and b that exceeded le seconds; le must be one of the histogram's bucket
+// bounds. ok is false when nothing was observed or le is not a bound.
+func LagShareAbove(a, b Metrics, le float64) (float64, bool) {
+	before := map[float64]uint64{}
+	for _, x := range a.Lag {
+		before[x.le] = x.count
+	}
+	var total, below uint64
+	found := false
+	for _, x := range b.Lag {
+		n := x.count - before[x.le]
+		if math.IsInf(x.le, 1) {
+			total = n
+		}
+		if x.le == le {
+			below, found = n, true
+		}
+	}
+	if total == 0 || !found {
+		return 0, false
+	}
+	return float64(total-below) / float64(total), true
+}
+
+// LagTop returns the largest finite bound of the schedule-lag histogram in
+// seconds (0 when there is none): a quantile at this value means "at least".
+func LagTop(m Metrics) float64 {
+	top := 0.0
+	for _, x := range m.Lag {
+		if !math.IsInf(x.le, 1) && x.le > top {
+			top = x.le
+		}
+	}
+	return top
 }

@@ -1,4 +1,6 @@
-package main
+// Package spo2 starts the real spo2 binary for the harnesses and talks to
+// its API: bulk and PUT registrations, /metrics, /all, profiles.
+package spo2
 
 import (
 	"bytes"
@@ -15,45 +17,57 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spo2/spo2/bench/internal/scrape"
 	"github.com/spo2/spo2/e2e/harness"
 )
 
-// Spo2 is one running spo2 process and an API client for it.
-type Spo2 struct {
+// Instance is one running spo2 process and an API client for it.
+type Instance struct {
 	p      *harness.Process
 	client *http.Client
 	name   string
 }
 
-// StartSpo2 starts bin with a DB under dir and the given extra environment.
-func StartSpo2(ctx context.Context, name, bin, dir string, env []string) (*Spo2, error) {
+// Start starts bin with a DB under dir and the given extra environment.
+func Start(ctx context.Context, name, bin, dir string, env []string) (*Instance, error) {
 	p, err := harness.Start(ctx, harness.Options{Bin: bin, TempDir: dir, Env: env})
 	if err != nil {
 		return nil, fmt.Errorf("start spo2 (%s): %w", name, err)
 	}
 	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}
-	return &Spo2{p: p, client: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, name: name}, nil
+	return &Instance{p: p, client: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, name: name}, nil
 }
 
 // Pid is the process id.
-func (s *Spo2) Pid() int { return s.p.Pid() }
+func (s *Instance) Pid() int { return s.p.Pid() }
+
+// Exited is closed when the process has exited, whoever ended it.
+func (s *Instance) Exited() <-chan struct{} { return s.p.Exited() }
+
+// Logs returns everything the process printed so far.
+func (s *Instance) Logs() string { return s.p.Logs() }
 
 // WSAddr is the dedicated WebSocket listener.
-func (s *Spo2) WSAddr() string { return s.p.WSAddr }
+func (s *Instance) WSAddr() string { return s.p.WSAddr }
 
 // Metrics scrapes /metrics.
-func (s *Spo2) Metrics() (Scrape, error) { return ScrapeMetrics(s.client, s.p.URL("/metrics")) }
+func (s *Instance) Metrics() (scrape.Metrics, error) {
+	return scrape.Fetch(s.client, s.p.URL("/metrics"))
+}
 
 // Stop sends SIGTERM and waits up to 15 s; it saves the logs to logDir.
-func (s *Spo2) Stop(logDir string) (time.Duration, error) {
+func (s *Instance) Stop(logDir string) (time.Duration, error) {
 	d, err := s.p.Stop(15 * time.Second)
 	s.saveLogs(logDir)
 	s.client.CloseIdleConnections()
 	return d, err
 }
 
+// SetName changes the name the logs are saved under (spo2-<name>.log).
+func (s *Instance) SetName(name string) { s.name = name }
+
 // Restart starts the same binary on the same store and ports.
-func (s *Spo2) Restart(ctx context.Context) error {
+func (s *Instance) Restart(ctx context.Context) error {
 	if err := s.p.Restart(ctx); err != nil {
 		return fmt.Errorf("restart spo2 (%s): %w", s.name, err)
 	}
@@ -61,7 +75,7 @@ func (s *Spo2) Restart(ctx context.Context) error {
 }
 
 // Kill ends the process brutally (used on harness errors).
-func (s *Spo2) Kill(logDir string) {
+func (s *Instance) Kill(logDir string) {
 	select {
 	case <-s.p.Exited():
 	default:
@@ -70,7 +84,7 @@ func (s *Spo2) Kill(logDir string) {
 	s.saveLogs(logDir)
 }
 
-func (s *Spo2) saveLogs(dir string) {
+func (s *Instance) saveLogs(dir string) {
 	if dir == "" {
 		return
 	}
@@ -80,9 +94,13 @@ func (s *Spo2) saveLogs(dir string) {
 	}
 }
 
-type bulkItem struct {
-	URL  string `json:"url"`
-	Data any    `json:"data"`
+// BulkItem is one registration of POST /bulk; empty settings take spo2's
+// defaults.
+type BulkItem struct {
+	URL      string `json:"url"`
+	Data     any    `json:"data"`
+	Interval string `json:"interval,omitempty"`
+	Timeout  string `json:"timeout,omitempty"`
 }
 
 type bulkReply struct {
@@ -105,16 +123,22 @@ func benchData(id int) map[string]any { return map[string]any{"customer": id, "i
 
 // Bulk registers ids through POST /bulk in chunks of chunk items, one after
 // the other, and times the whole.
-func (s *Spo2) Bulk(urls []string, ids []int, chunk int) RegResult {
-	r := RegResult{URLs: len(ids)}
+func (s *Instance) Bulk(urls []string, ids []int, chunk int) RegResult {
+	items := make([]BulkItem, len(ids))
+	for i, id := range ids {
+		items[i] = BulkItem{URL: urls[id], Data: benchData(id)}
+	}
+	return s.BulkItems(items, chunk)
+}
+
+// BulkItems registers items through POST /bulk in chunks of chunk items, one
+// after the other, and times the whole.
+func (s *Instance) BulkItems(all []BulkItem, chunk int) RegResult {
+	r := RegResult{URLs: len(all)}
 	start := time.Now()
-	for lo := 0; lo < len(ids); lo += chunk {
-		hi := min(lo+chunk, len(ids))
-		items := make([]bulkItem, 0, hi-lo)
-		for _, id := range ids[lo:hi] {
-			items = append(items, bulkItem{URL: urls[id], Data: benchData(id)})
-		}
-		body, _ := json.Marshal(items)
+	for lo := 0; lo < len(all); lo += chunk {
+		hi := min(lo+chunk, len(all))
+		body, _ := json.Marshal(all[lo:hi])
 		resp, err := s.client.Post(s.p.URL("/bulk"), "application/json", bytes.NewReader(body))
 		if err != nil {
 			r.Errors += hi - lo
@@ -141,7 +165,7 @@ func (s *Spo2) Bulk(urls []string, ids []int, chunk int) RegResult {
 }
 
 // Put registers ids with PUT /?url=…, conc requests at a time.
-func (s *Spo2) Put(urls []string, ids []int, conc int) RegResult {
+func (s *Instance) Put(urls []string, ids []int, conc int) RegResult {
 	r := RegResult{URLs: len(ids)}
 	var next, ok, bad atomic.Int64
 	var mu sync.Mutex
@@ -190,7 +214,7 @@ func (s *Spo2) Put(urls []string, ids []int, conc int) RegResult {
 
 // Profile fetches a CPU profile of seconds from /debug/pprof/profile into
 // file; it is best effort (the route may not exist).
-func (s *Spo2) Profile(seconds int, file string) error {
+func (s *Instance) Profile(seconds int, file string) error {
 	resp, err := s.client.Get(s.p.URL(fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds)))
 	if err != nil {
 		return fmt.Errorf("pprof: %w", err)
@@ -211,7 +235,7 @@ func (s *Spo2) Profile(seconds int, file string) error {
 }
 
 // Fetch saves the body of GET path (e.g. a pprof endpoint) into file.
-func (s *Spo2) Fetch(path, file string) error {
+func (s *Instance) Fetch(path, file string) error {
 	resp, err := s.client.Get(s.p.URL(path))
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
@@ -236,4 +260,30 @@ func firstOf(first, next string) string {
 		return first
 	}
 	return next
+}
+
+// State is the part of a record the harnesses read: its URL, state and error kind.
+type State struct {
+	URL    string `json:"url"`
+	Status struct {
+		State     string `json:"state"`
+		ErrorKind string `json:"error_kind"`
+	} `json:"status"`
+}
+
+// All fetches GET /all and returns every record's state.
+func (s *Instance) All() ([]State, error) {
+	resp, err := s.client.Get(s.p.URL("/all"))
+	if err != nil {
+		return nil, fmt.Errorf("GET /all: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /all: status %d", resp.StatusCode)
+	}
+	var all []State
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		return nil, fmt.Errorf("decode /all: %w", err)
+	}
+	return all, nil
 }

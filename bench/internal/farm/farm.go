@@ -1,4 +1,7 @@
-package main
+// Package farm is a set of loopback HTTP targets for the harnesses: each URL
+// answers 200, 503, late, or sits on a closed port, and the farm counts every
+// request and how far each URL's inter-arrival time is from the interval.
+package farm
 
 import (
 	"context"
@@ -13,6 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spo2/spo2/bench/internal/hist"
+	"github.com/spo2/spo2/bench/internal/proc"
 )
 
 // Behavior is how a farm target answers.
@@ -30,8 +36,8 @@ func (b Behavior) String() string {
 	return [...]string{"fast", "503", "slow", "refused"}[b]
 }
 
-// FarmConfig sizes the target farm.
-type FarmConfig struct {
+// Config sizes the target farm.
+type Config struct {
 	URLs          int
 	Listeners     int     // distinct listening sockets (host:port pairs in listener mode)
 	DistinctHosts bool    // every URL gets its own 127.x.y.z host, served by wildcard listeners
@@ -45,7 +51,7 @@ type FarmConfig struct {
 // and the deviation of each URL's inter-arrival time from the expected
 // interval.
 type Farm struct {
-	cfg      FarmConfig
+	cfg      Config
 	start    time.Time
 	urls     []string
 	behavior []atomic.Uint32
@@ -59,7 +65,7 @@ type Farm struct {
 	lastNewSeen atomic.Int64 // monotonic ns when seenCount last grew
 	windowStart atomic.Int64 // inter-arrivals count only when both arrivals are after this
 	expected    atomic.Int64 // expected interval, ns
-	dev         Hist         // |inter-arrival − expected|
+	dev         hist.Hist    // |inter-arrival − expected|
 	early       atomic.Int64 // inter-arrivals shorter than expected
 	conns       atomic.Int64 // connections accepted
 
@@ -78,7 +84,7 @@ func urlHost(id int) string {
 }
 
 // behaviorFor spreads behaviours over ids deterministically.
-func behaviorFor(id int, c FarmConfig) Behavior {
+func behaviorFor(id int, c Config) Behavior {
 	u := float64(uint32(uint64(id)*2654435761)) / (1 << 32)
 	switch {
 	case u < c.ShareRefused:
@@ -91,8 +97,8 @@ func behaviorFor(id int, c FarmConfig) Behavior {
 	return Fast
 }
 
-// StartFarm opens the listeners and serves until Close.
-func StartFarm(cfg FarmConfig) (*Farm, error) {
+// Start opens the listeners and serves until Close.
+func Start(cfg Config) (*Farm, error) {
 	f := &Farm{
 		cfg:      cfg,
 		start:    time.Now(),
@@ -266,24 +272,24 @@ func (f *Farm) record(id int) {
 	}
 }
 
-// FarmMark is the farm's state at one instant, to diff over a window.
-type FarmMark struct {
+// Mark is the farm's state at one instant, to diff over a window.
+type Mark struct {
 	At    time.Time
 	Total int64
 	Conns int64
 
-	machine MachineSample
+	machine proc.MachineSample
 }
 
 // BeginWindow starts a measurement window: inter-arrival deviations are
 // reset and counted against interval, and a new epoch of "URLs seen" begins.
-func (f *Farm) BeginWindow(interval time.Duration) FarmMark {
+func (f *Farm) BeginWindow(interval time.Duration) Mark {
 	f.expected.Store(int64(interval))
 	f.dev.Reset()
 	f.early.Store(0)
 	f.BeginEpoch()
 	f.windowStart.Store(f.mono())
-	return FarmMark{At: time.Now(), Total: f.total.Load(), Conns: f.conns.Load(), machine: SampleMachine()}
+	return Mark{At: time.Now(), Total: f.total.Load(), Conns: f.conns.Load(), machine: proc.ReadMachine()}
 }
 
 // BeginEpoch restarts the count of distinct URLs seen.
@@ -300,32 +306,32 @@ func (f *Farm) Seen() (int64, time.Time) {
 	return f.seenCount.Load(), f.start.Add(time.Duration(at))
 }
 
-// FarmWindow is what the farm saw during one window.
-type FarmWindow struct {
-	Seconds       float64 `json:"seconds"`
-	Requests      int64   `json:"requests"`
-	RatePerSec    float64 `json:"rate_per_sec"`
-	Expected      float64 `json:"expected_requests"`
-	AchievedPct   float64 `json:"achieved_pct"`
-	URLsSeen      int64   `json:"urls_seen"`
-	URLsVisible   int     `json:"urls_visible"`
-	Deviation     Summary `json:"interarrival_deviation"`
-	EarlyArrivals int64   `json:"early_arrivals"`
-	NewConns      int64   `json:"new_connections"`
-	MachineCores  float64 `json:"machine_busy_cores"` // every process on the machine
+// Window is what the farm saw during one window.
+type Window struct {
+	Seconds       float64      `json:"seconds"`
+	Requests      int64        `json:"requests"`
+	RatePerSec    float64      `json:"rate_per_sec"`
+	Expected      float64      `json:"expected_requests"`
+	AchievedPct   float64      `json:"achieved_pct"`
+	URLsSeen      int64        `json:"urls_seen"`
+	URLsVisible   int          `json:"urls_visible"`
+	Deviation     hist.Summary `json:"interarrival_deviation"`
+	EarlyArrivals int64        `json:"early_arrivals"`
+	NewConns      int64        `json:"new_connections"`
+	MachineCores  float64      `json:"machine_busy_cores"` // every process on the machine
 }
 
 // EndWindow closes a window begun at m. visible is how many URLs were
 // scheduled against the farm, interval their interval.
-func (f *Farm) EndWindow(m FarmMark, visible int, interval time.Duration) FarmWindow {
+func (f *Farm) EndWindow(m Mark, visible int, interval time.Duration) Window {
 	secs := time.Since(m.At).Seconds()
 	req := f.total.Load() - m.Total
 	f.windowStart.Store(0)
-	w := FarmWindow{
+	w := Window{
 		Seconds: secs, Requests: req, RatePerSec: float64(req) / secs,
 		URLsSeen: f.seenCount.Load(), URLsVisible: visible,
 		Deviation: f.dev.Summary(), EarlyArrivals: f.early.Load(),
-		NewConns: f.conns.Load() - m.Conns, MachineCores: MachineBusy(m.machine, SampleMachine()),
+		NewConns: f.conns.Load() - m.Conns, MachineCores: proc.MachineBusy(m.machine, proc.ReadMachine()),
 	}
 	if interval > 0 {
 		w.Expected = float64(visible) * secs / interval.Seconds()

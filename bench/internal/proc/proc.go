@@ -1,4 +1,6 @@
-package main
+// Package proc reads what Linux says about a process (CPU time, memory,
+// files, TCP sockets) and about the machine the figures were measured on.
+package proc
 
 import (
 	"bufio"
@@ -13,8 +15,8 @@ import (
 // clockTick is USER_HZ, 100 on every Linux this runs on.
 const clockTick = 100
 
-// ProcSample is one reading of a process's CPU time, memory and files.
-type ProcSample struct {
+// Sample is one reading of a process's CPU time, memory and files.
+type Sample struct {
 	At      time.Time
 	CPU     time.Duration // user + system
 	RSS     int64         // bytes
@@ -22,9 +24,9 @@ type ProcSample struct {
 	Sockets int
 }
 
-// SampleProc reads /proc/<pid>/stat, /status and /fd.
-func SampleProc(pid int) (ProcSample, error) {
-	s := ProcSample{At: time.Now()}
+// Read reads /proc/<pid>/stat, /status and /fd.
+func Read(pid int) (Sample, error) {
+	s := Sample{At: time.Now()}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, fmt.Errorf("read stat of %d: %w", pid, err)
@@ -69,7 +71,7 @@ func SampleProc(pid int) (ProcSample, error) {
 }
 
 // CPUCores returns the cores used between two samples.
-func CPUCores(a, b ProcSample) float64 {
+func CPUCores(a, b Sample) float64 {
 	wall := b.At.Sub(a.At).Seconds()
 	if wall <= 0 {
 		return 0
@@ -83,8 +85,8 @@ type MachineSample struct {
 	Busy time.Duration
 }
 
-// SampleMachine reads the first line of /proc/stat (zero on error).
-func SampleMachine() MachineSample {
+// ReadMachine reads the first line of /proc/stat (zero on error).
+func ReadMachine() MachineSample {
 	m := MachineSample{At: time.Now()}
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {

@@ -1,4 +1,6 @@
-package main
+// Package hist is a lock-free log-linear histogram of durations, cheap
+// enough to record on a target server's hot path.
+package hist
 
 import (
 	"math/bits"
