@@ -87,11 +87,6 @@ type attach struct {
 // changed: it re-arms its timer and drops the result of any probe in flight.
 type UpdateSettings struct{}
 
-type probeResult struct {
-	gen     uint64
-	outcome health.Outcome
-}
-
 // checkerStatus carries a state change from a checker to its supervisor.
 type checkerStatus struct {
 	checker *actor.PID
@@ -99,11 +94,17 @@ type checkerStatus struct {
 }
 
 // newURLCheckerProps returns the props every checker shares; its mailbox is
-// the lock-free one, cheaper to allocate per actor.
+// the lock-free one, cheaper to allocate per actor. Its dispatcher is the
+// synchronous one: a checker's messages are handled by the goroutine that
+// sends them when the checker is idle (a probe's result by the pool worker
+// that ran the probe), instead of by a new goroutine per burst of messages.
+// A checker's handlers never block and never wait for another actor, so a
+// sender is held only for the few microseconds they take; the mailbox still
+// runs one handler at a time.
 func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &URLChecker{deps: deps}
-	}, actor.WithMailbox(actor.UnboundedLockfree()))
+	}, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))
 }
 
 // Receive handles attachment, probe results and settings updates.
@@ -116,12 +117,14 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		c.entry = msg.entry
 		c.tracker = health.Tracker{}
 		c.arm(ctx, msg.firstWithin)
-	case probeResult:
+	case *probeRun: // a probe's result
+		outcome := msg.outcome
+		msg.probing.Store(false)
 		if msg.gen != c.gen {
 			c.deps.Metrics.ProbeResultsDropped.Inc() // settings changed or the checker restarted since
 			return
 		}
-		c.observe(ctx, msg.outcome)
+		c.observe(ctx, outcome)
 	case UpdateSettings:
 		c.disarm()
 		c.arm(ctx, 0)
@@ -157,6 +160,11 @@ func (c *URLChecker) disarm() {
 // probeRun is one generation of a checker's timer. Its ticks start probes on
 // the pool directly — the checker's mailbox sees only results — and a tick
 // that comes while the previous probe of this generation runs is skipped.
+//
+// The run itself is the result message: a probe stores its outcome in the
+// run and sends the run's pointer, which allocates nothing. The run stays
+// "probing" until the checker has read the outcome, so the next probe
+// cannot overwrite it.
 type probeRun struct {
 	gen     uint64
 	probing atomic.Bool
@@ -165,6 +173,7 @@ type probeRun struct {
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
 	run     func(context.Context, time.Time) // r.probe, bound once so ticks allocate nothing
+	outcome health.Outcome                   // the latest probe's; read by the checker
 }
 
 // tick runs on the scheduler's goroutine: it must not block, and it does not
@@ -181,18 +190,23 @@ func (r *probeRun) tick(scheduled time.Time) {
 
 // probe runs on a pool worker. A probe that could not start within one
 // interval of its scheduled time is skipped: under overload the probe rate
-// drops instead of lag piling up. The flag is released only after the result
-// is queued, so results reach the checker in probe order.
+// drops instead of lag piling up. When a result is sent, the checker
+// releases the flag once it has read the outcome (results reach it in probe
+// order); otherwise the probe releases it here.
 func (r *probeRun) probe(ctx context.Context, scheduled time.Time) {
-	defer r.probing.Store(false)
 	reg := r.entry.Registration()
 	if time.Since(scheduled) > reg.Probe.Interval {
 		r.deps.Metrics.ProbesSkipped.Inc()
+		r.probing.Store(false)
 		return
 	}
-	if outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, scheduled); ok {
-		r.root.Send(r.self, probeResult{gen: r.gen, outcome: outcome})
+	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, scheduled)
+	if !ok {
+		r.probing.Store(false)
+		return
 	}
+	r.outcome = outcome
+	r.root.Send(r.self, r)
 }
 
 // runProbe probes on a pool worker and reports false when the pool is closing
@@ -230,14 +244,14 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	m.ProbeLatency.Observe(o.Latency.Seconds())
 
 	reg, before := c.entry.Registration(), c.entry.Status()
-	st, changed := c.tracker.Observe(*before, o, reg.Probe.FailureThreshold, reg.Probe.SuccessThreshold)
-	c.entry.SetStatus(&st)
+	st, changed := c.tracker.Next(before, o, reg.Probe.FailureThreshold, reg.Probe.SuccessThreshold)
+	c.entry.SetStatus(st)
 	if !changed {
 		return
 	}
 	previous := before.State
 	m.StateChanges.WithLabelValues(string(st.State)).Inc()
-	c.deps.Statuses.SaveStatus(reg.URL, st)
+	c.deps.Statuses.SaveStatus(reg.URL, *st)
 	c.deps.Log.Info("state changed", "url", target.Mask(reg.URL), "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()

@@ -49,6 +49,15 @@ type Tracker struct {
 // error, latency, check time); changed reports whether the state changed.
 // An Inconclusive outcome changes nothing: cur comes back as it is.
 func (t *Tracker) Observe(cur Status, o Outcome, failureThreshold, successThreshold int) (next Status, changed bool) {
+	n, changed := t.Next(&cur, o, failureThreshold, successThreshold)
+	return *n, changed
+}
+
+// Next is Observe for a status kept behind a pointer: it returns a new
+// status and never modifies cur, so readers holding cur keep a consistent
+// value. The new status and its CheckedAt are one allocation; an
+// Inconclusive outcome returns cur itself and allocates nothing.
+func (t *Tracker) Next(cur *Status, o Outcome, failureThreshold, successThreshold int) (next *Status, changed bool) {
 	if o.Inconclusive {
 		return cur, false
 	}
@@ -74,17 +83,23 @@ func (t *Tracker) Observe(cur Status, o Outcome, failureThreshold, successThresh
 	}
 	t.seen = true
 
-	at := o.At
-	next = cur
-	next.Code = o.Code
-	next.Error = o.Err
-	next.ErrorKind = o.Kind
-	next.LatencyMS = float64(o.Latency.Microseconds()) / 1000
-	next.CheckedAt = &at
+	n := &checkedStatus{Status: *cur, at: o.At}
+	n.Code = o.Code
+	n.Error = o.Err
+	n.ErrorKind = o.Kind
+	n.LatencyMS = float64(o.Latency.Microseconds()) / 1000
+	n.CheckedAt = &n.at
 	if state != previous {
-		next.State = state
-		next.Since = at
-		return next, true
+		n.State = state
+		n.Since = o.At
+		return &n.Status, true
 	}
-	return next, false
+	return &n.Status, false
+}
+
+// checkedStatus is a status and the time its CheckedAt points to, allocated
+// together.
+type checkedStatus struct {
+	Status
+	at time.Time
 }

@@ -31,6 +31,7 @@ func Classify(err error, timeout time.Duration) (health.ErrorKind, string) {
 		recErr   tls.RecordHeaderError
 		certErr  *tls.CertificateVerificationError
 		opErr    *net.OpError
+		protoErr *protocolError
 		errno    syscall.Errno
 		hasErrno = errors.As(err, &errno)
 	)
@@ -60,12 +61,29 @@ func Classify(err error, timeout time.Duration) (health.ErrorKind, string) {
 		return health.KindTLS, "tls: the server refused the handshake (" + alertName(opErr.Err) + ")"
 	case errors.As(err, &hsErr):
 		return health.KindTLS, "tls: handshake failed"
+	case errors.As(err, &protoErr):
+		return health.KindProtocol, protoErr.reason
 	case isProtocolError(err):
 		return health.KindProtocol, protocolReason(err)
 	case hasErrno:
 		return health.KindOther, "other: " + errno.Error() // the local system's words
 	}
 	return health.KindOther, "other: request failed"
+}
+
+// judge fills in out for a probe that failed with err: its kind and message,
+// and whether it is Inconclusive — a failure because SpO₂ ran out of
+// descriptors or ports (a sign of overload), or a timeout during which
+// SpO₂'s scheduler stalled (see Overload.Doubtful).
+func judge(out *health.Outcome, err error, start time.Time, timeout time.Duration, overload *Overload) {
+	out.Kind, out.Err = Classify(err, timeout)
+	switch {
+	case exhausted(err):
+		overload.Signal("out of local resources: " + out.Err)
+		out.Inconclusive = true
+	case out.Kind == health.KindTimeout && overload.Doubtful(start, timeout):
+		out.Inconclusive = true
+	}
 }
 
 // exhausted reports errors that say SpO₂ itself ran out of something
@@ -134,6 +152,11 @@ var protocolErrors = []struct{ match, reason string }{
 	{"HTTP/1.x transport connection broken", "protocol error: malformed HTTP response"},
 	{"unsupported protocol", "protocol error: unsupported protocol"},
 }
+
+// protocolError is an answer that is not HTTP, with a fixed description.
+type protocolError struct{ reason string }
+
+func (e *protocolError) Error() string { return e.reason }
 
 func isProtocolError(err error) bool { return protocolReason(err) != "" }
 

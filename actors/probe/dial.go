@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/netip"
@@ -169,6 +170,25 @@ func (d *dialer) DialTLSContext(ctx context.Context, network, addr string) (net.
 	if err != nil {
 		return nil, err
 	}
+	return d.handshake(ctx, conn, addr)
+}
+
+// dial opens a connection for a probe that dials on its own goroutine
+// (Prober): ctx is the probe's, so the dial and the handshake end with it,
+// and the dial is over when dial returns.
+func (d *dialer) dial(ctx context.Context, secure bool, addr string) (net.Conn, error) {
+	d.dialing.Add(1)
+	defer d.dialing.Add(-1)
+	conn, err := d.dialTCP(ctx, "tcp", addr)
+	if err != nil || !secure {
+		return conn, err
+	}
+	return d.handshake(ctx, conn, addr)
+}
+
+// handshake runs the TLS handshake on conn, bounded by ctx; the server name
+// is addr's host. It closes conn when the handshake fails.
+func (d *dialer) handshake(ctx context.Context, conn net.Conn, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		conn.Close()
@@ -182,6 +202,20 @@ func (d *dialer) DialTLSContext(ctx context.Context, network, addr string) (net.
 		return nil, &handshakeError{err: err}
 	}
 	return tc, nil
+}
+
+// newTLSConfig returns the probes' TLS configuration: certificates verified
+// (unless insecure, for tests) and sessions resumed. It loads the system's
+// root certificates first (once per process, tens of milliseconds), so that
+// the first https probe does not spend its timeout on SpO₂'s own start-up.
+func newTLSConfig(insecure bool) *tls.Config {
+	if !insecure {
+		_, _ = x509.SystemCertPool()
+	}
+	return &tls.Config{
+		InsecureSkipVerify: insecure, //nolint:gosec // opt-in, tests only
+		ClientSessionCache: tls.NewLRUClientSessionCache(4096),
+	}
 }
 
 // handshakeError marks an error of the TLS handshake.

@@ -19,37 +19,41 @@ import (
 // still dialling or handshaking.
 func TestProbeReturnsOnlyWhenItsDialsAreGone(t *testing.T) {
 	urls := []string{"https://" + harness.SilentServer(t) + "/", "http://" + blackholeServer(t) + "/"}
-	p := New(Options{MaxIdleConns: 16, IdleConnTimeout: time.Minute})
-	defer p.Close()
-	var wg sync.WaitGroup
-	for range 10 {
-		for _, u := range urls {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if o := p.Probe(context.Background(), u, 200*time.Millisecond, health.DefaultExpect); o.Kind != health.KindTimeout {
-					t.Errorf("%s: outcome %+v, want a timeout", u, o)
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			p := impl.new(Options{MaxIdleConns: 16, IdleConnTimeout: time.Minute})
+			defer p.Close()
+			var wg sync.WaitGroup
+			for range 10 {
+				for _, u := range urls {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if o := p.Probe(context.Background(), u, 200*time.Millisecond, health.DefaultExpect); o.Kind != health.KindTimeout {
+							t.Errorf("%s: outcome %+v, want a timeout", u, o)
+						}
+					}()
 				}
-			}()
-		}
-	}
-	wg.Wait()
-	if n := p.Dialing(); n != 0 {
-		t.Fatalf("%d dials still open after every probe returned", n)
-	}
-	// A probe cancelled from outside (shutdown) ends its dial too.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan health.Outcome)
-	go func() { done <- p.Probe(ctx, urls[1], time.Hour, health.DefaultExpect) }()
-	for deadline := time.Now().Add(5 * time.Second); p.Dialing() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe never started dialling")
-		}
-	}
-	cancel()
-	<-done
-	if n := p.Dialing(); n != 0 {
-		t.Fatalf("%d dials still open after a cancelled probe returned", n)
+			}
+			wg.Wait()
+			if n := p.Dialing(); n != 0 {
+				t.Fatalf("%d dials still open after every probe returned", n)
+			}
+			// A probe cancelled from outside (shutdown) ends its dial too.
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan health.Outcome)
+			go func() { done <- p.Probe(ctx, urls[1], time.Hour, health.DefaultExpect) }()
+			for deadline := time.Now().Add(5 * time.Second); p.Dialing() == 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the probe never started dialling")
+				}
+			}
+			cancel()
+			<-done
+			if n := p.Dialing(); n != 0 {
+				t.Fatalf("%d dials still open after a cancelled probe returned", n)
+			}
+		})
 	}
 }
 
@@ -84,14 +88,16 @@ func TestAllowedTargetsAtDialTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := New(Options{Allow: policy, InsecureSkipVerify: true})
-		o := p.Probe(context.Background(), tc.url, 2*time.Second, health.DefaultExpect)
-		p.Close()
-		if tc.allowed && o.Verdict() != health.Healthy {
-			t.Errorf("rules %q, %s: outcome %+v, want healthy", tc.rules, tc.url, o)
-		}
-		if !tc.allowed && (o.Kind != health.KindOther || !strings.Contains(o.Err, "not allowed by ALLOWED_TARGETS")) {
-			t.Errorf("rules %q, %s: outcome %+v, want refused by the policy", tc.rules, tc.url, o)
+		for _, impl := range implementations {
+			p := impl.new(Options{Allow: policy, InsecureSkipVerify: true})
+			o := p.Probe(context.Background(), tc.url, 2*time.Second, health.DefaultExpect)
+			p.Close()
+			if tc.allowed && o.Verdict() != health.Healthy {
+				t.Errorf("%s: rules %q, %s: outcome %+v, want healthy", impl.name, tc.rules, tc.url, o)
+			}
+			if !tc.allowed && (o.Kind != health.KindOther || !strings.Contains(o.Err, "not allowed by ALLOWED_TARGETS")) {
+				t.Errorf("%s: rules %q, %s: outcome %+v, want refused by the policy", impl.name, tc.rules, tc.url, o)
+			}
 		}
 	}
 }

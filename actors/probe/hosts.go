@@ -4,12 +4,22 @@ import (
 	neturl "net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
-// hosts counts watched URLs per host:port.
-type hosts struct {
-	mu sync.Mutex
-	n  map[string]int
+// keepAlive is the keep-alive policy both probers share: it counts watched
+// URLs per host:port and says whether probes keep their connections.
+type keepAlive struct {
+	maxIdle int
+	reuse   atomic.Bool // keep connections alive after a probe
+	mu      sync.Mutex
+	n       map[string]int
+}
+
+func newKeepAlive(maxIdle int) *keepAlive {
+	k := &keepAlive{maxIdle: maxIdle}
+	k.reuse.Store(maxIdle > 0)
+	return k
 }
 
 // Watch tells the prober that url is watched. The prober counts distinct
@@ -17,27 +27,27 @@ type hosts struct {
 // idle pool: with more hosts than idle slots, a kept connection is evicted
 // before its host is probed again, so keeping it costs memory and churn and
 // saves no dial. Each Watch must be matched by one Unwatch of the same URL.
-func (p *Prober) Watch(url string) { p.countHost(url, 1) }
+func (k *keepAlive) Watch(url string) { k.countHost(url, 1) }
 
 // Unwatch undoes one Watch of url.
-func (p *Prober) Unwatch(url string) { p.countHost(url, -1) }
+func (k *keepAlive) Unwatch(url string) { k.countHost(url, -1) }
 
-func (p *Prober) countHost(url string, delta int) {
+func (k *keepAlive) countHost(url string, delta int) {
 	h := hostOf(url)
-	p.hosts.mu.Lock()
-	if p.hosts.n == nil {
-		p.hosts.n = make(map[string]int)
+	k.mu.Lock()
+	if k.n == nil {
+		k.n = make(map[string]int)
 	}
-	if p.hosts.n[h] += delta; p.hosts.n[h] <= 0 {
-		delete(p.hosts.n, h)
+	if k.n[h] += delta; k.n[h] <= 0 {
+		delete(k.n, h)
 	}
-	n := len(p.hosts.n)
-	p.hosts.mu.Unlock()
-	p.reuse.Store(p.maxIdle > 0 && n <= p.maxIdle)
+	n := len(k.n)
+	k.mu.Unlock()
+	k.reuse.Store(k.maxIdle > 0 && n <= k.maxIdle)
 }
 
 // KeepsAlive reports whether probes currently keep their connections.
-func (p *Prober) KeepsAlive() bool { return p.reuse.Load() }
+func (k *keepAlive) KeepsAlive() bool { return k.reuse.Load() }
 
 // hostOf returns the host:port a URL's probes connect to.
 func hostOf(raw string) string {

@@ -84,35 +84,37 @@ func TestHostileTargetsReleaseTheirSockets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			url := tc.url(t)
-			for _, maxIdle := range []int{0, 16} { // keep-alive off and on
-				p := New(Options{MaxIdleConns: maxIdle, IdleConnTimeout: time.Minute})
-				baseSockets, baseGoroutines := openSockets(t), runtime.NumGoroutine()
-				done := make(chan health.Outcome, probes)
-				for range probes {
-					go func() { done <- p.Probe(context.Background(), url, timeout, health.DefaultExpect) }()
-				}
-				for range probes {
-					if o := <-done; o.Kind != health.KindTimeout {
-						t.Fatalf("outcome %+v, want a timeout", o)
+			for _, impl := range implementations {
+				for _, maxIdle := range []int{0, 16} { // keep-alive off and on
+					p := impl.new(Options{MaxIdleConns: maxIdle, IdleConnTimeout: time.Minute})
+					baseSockets, baseGoroutines := openSockets(t), runtime.NumGoroutine()
+					done := make(chan health.Outcome, probes)
+					for range probes {
+						go func() { done <- p.Probe(context.Background(), url, timeout, health.DefaultExpect) }()
 					}
-				}
-				// Every probe has returned: what it opened must be closed
-				// within a moment, not when the kernel or the peer gives up.
-				var sockets, goroutines int
-				deadline := time.Now().Add(3 * time.Second)
-				for {
-					sockets, goroutines = openSockets(t), runtime.NumGoroutine()
-					if sockets <= baseSockets+2 && goroutines <= baseGoroutines+4 {
-						break
+					for range probes {
+						if o := <-done; o.Kind != health.KindTimeout {
+							t.Fatalf("outcome %+v, want a timeout", o)
+						}
 					}
-					if time.Now().After(deadline) {
-						t.Fatalf("keep-alive pool %d: 3s after %d probes timed out: %d sockets (baseline %d), %d goroutines (baseline %d)",
-							maxIdle, probes, sockets, baseSockets, goroutines, baseGoroutines)
+					// Every probe has returned: what it opened must be closed
+					// within a moment, not when the kernel or the peer gives up.
+					var sockets, goroutines int
+					deadline := time.Now().Add(3 * time.Second)
+					for {
+						sockets, goroutines = openSockets(t), runtime.NumGoroutine()
+						if sockets <= baseSockets+2 && goroutines <= baseGoroutines+4 {
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("%s, keep-alive pool %d: 3s after %d probes timed out: %d sockets (baseline %d), %d goroutines (baseline %d)",
+								impl.name, maxIdle, probes, sockets, baseSockets, goroutines, baseGoroutines)
+						}
+						time.Sleep(20 * time.Millisecond)
 					}
-					time.Sleep(20 * time.Millisecond)
+					t.Logf("%s, keep-alive pool %d: %d sockets (baseline %d), %d goroutines (baseline %d)", impl.name, maxIdle, sockets, baseSockets, goroutines, baseGoroutines)
+					p.Close()
 				}
-				t.Logf("keep-alive pool %d: %d sockets (baseline %d), %d goroutines (baseline %d)", maxIdle, sockets, baseSockets, goroutines, baseGoroutines)
-				p.Close()
 			}
 		})
 	}

@@ -8,13 +8,14 @@
 package probe
 
 import (
+	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"io"
-	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/target"
@@ -23,7 +24,7 @@ import (
 // BodyLimit is the most of a response body a probe reads before closing.
 const BodyLimit = 4 << 10
 
-// Options tune the shared HTTP transport.
+// Options tune a prober.
 type Options struct {
 	// MaxIdleConns bounds kept-alive idle connections across all hosts
 	// (each costs about 27 KiB and a file descriptor). 0 disables keep-alive.
@@ -43,46 +44,27 @@ type Options struct {
 	Overload *Overload
 }
 
-// Prober runs probes. It is safe for concurrent use.
+// Prober runs probes on the probe's own goroutine: it dials, writes the
+// request and reads the answer itself (fasthttp parses the response), with
+// no goroutine per connection and, on a kept-alive connection, almost no
+// allocation. It is safe for concurrent use.
 type Prober struct {
-	transport *http.Transport
-	dialer    *dialer
-	overload  *Overload
-	maxIdle   int
-	reuse     atomic.Bool // keep connections alive after a probe
-	hosts     hosts
+	*keepAlive
+	dialer   *dialer
+	overload *Overload
+	idle     idleConns
 }
 
-// probeHeader is shared, read-only, by every probe request: the transport
-// does not modify request headers.
-var probeHeader = http.Header{"User-Agent": {"SpO2/1 (health probe)"}}
-
-// New returns a prober with its own transport. It loads the system's root
-// certificates first (once per process, tens of milliseconds), so that the
-// first https probe does not spend its timeout on SpO₂'s own start-up.
+// New returns a prober. It loads the system's root certificates first (once
+// per process, tens of milliseconds), so that the first https probe does not
+// spend its timeout on SpO₂'s own start-up.
 func New(o Options) *Prober {
-	if !o.InsecureSkipVerify {
-		_, _ = x509.SystemCertPool()
+	return &Prober{
+		keepAlive: newKeepAlive(o.MaxIdleConns),
+		dialer:    newDialer(o.Allow, newTLSConfig(o.InsecureSkipVerify), o.OnDial),
+		overload:  o.Overload,
+		idle:      idleConns{max: o.MaxIdleConns, timeout: o.IdleConnTimeout},
 	}
-	d := newDialer(o.Allow, &tls.Config{
-		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // opt-in, tests only
-		ClientSessionCache: tls.NewLRUClientSessionCache(4096),
-	}, o.OnDial)
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		DialTLSContext:         d.DialTLSContext,
-		DisableCompression:     true,
-		DisableKeepAlives:      o.MaxIdleConns == 0,
-		MaxIdleConns:           o.MaxIdleConns,
-		MaxIdleConnsPerHost:    4,
-		IdleConnTimeout:        o.IdleConnTimeout,
-		MaxResponseHeaderBytes: 64 << 10,
-		ForceAttemptHTTP2:      false,
-	}
-	p := &Prober{transport: tr, dialer: d, overload: o.Overload, maxIdle: o.MaxIdleConns}
-	p.reuse.Store(o.MaxIdleConns > 0)
-	return p
 }
 
 // Dialing returns the number of connections being opened (TCP connect and
@@ -90,7 +72,10 @@ func New(o Options) *Prober {
 func (p *Prober) Dialing() int { return int(p.dialer.dialing.Load()) }
 
 // Close drops idle connections.
-func (p *Prober) Close() { p.transport.CloseIdleConnections() }
+func (p *Prober) Close() { p.idle.closeAll() }
+
+// requestBufs holds request buffers between probes.
+var requestBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // Probe sends one GET to url with the given timeout and judges the answer
 // against expect. It never panics on a bad target and always returns within
@@ -102,44 +87,158 @@ func (p *Prober) Close() { p.transport.CloseIdleConnections() }
 // Inconclusive.
 func (p *Prober) Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	dials := &probeDials{ctx: ctx}
-	out := health.Outcome{}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, probeDialsKey{}, dials), http.MethodGet, url, nil)
-	if err == nil {
-		req.Header = probeHeader
-		req.Close = !p.reuse.Load()
-		if u := req.URL.User; u != nil { // user:password@ in the URL: basic auth
-			pw, _ := u.Password()
-			req.Header = probeHeader.Clone()
-			req.SetBasicAuth(u.Username(), pw)
-		}
-		// The transport, not an http.Client: redirects are answers, not
-		// followed, and the client's per-request header copies and cancel
-		// contexts are not needed.
-		var resp *http.Response
-		resp, err = p.transport.RoundTrip(req)
-		if err == nil {
-			_, _ = io.CopyN(io.Discard, resp.Body, BodyLimit)
-			resp.Body.Close()
-			out.Answered = true
-			out.Code = resp.StatusCode
-			out.ExpectHit = expect.Contains(resp.StatusCode)
-		}
-	}
-	out.At = time.Now()
+	code, err := p.do(ctx, url, start.Add(timeout))
+	out := health.Outcome{At: time.Now()}
 	out.Latency = out.At.Sub(start)
-	cancel()
-	dials.finish()
 	if err != nil {
-		out.Kind, out.Err = Classify(err, timeout)
-		switch {
-		case exhausted(err):
-			p.overload.Signal("out of local resources: " + out.Err)
-			out.Inconclusive = true
-		case out.Kind == health.KindTimeout && p.overload.Doubtful(start, timeout):
-			out.Inconclusive = true
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		judge(&out, err, start, timeout, p.overload)
+		return out
+	}
+	out.Answered, out.Code, out.ExpectHit = true, code, expect.Contains(code)
+	return out
+}
+
+// do sends the request and returns the status code. A kept-alive
+// connection that fails before any byte of an answer (the server closed it
+// while idle) is replaced by a new one, once.
+func (p *Prober) do(ctx context.Context, url string, deadline time.Time) (int, error) {
+	t, err := parseTarget(url)
+	if err != nil {
+		return 0, err
+	}
+	keep := p.reuse.Load()
+	buf := requestBufs.Get().(*[]byte)
+	defer requestBufs.Put(buf)
+	*buf = t.appendRequest((*buf)[:0], !keep)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	for retried := false; ; retried = true {
+		c := p.idle.get(t.key, time.Now())
+		reused := c != nil
+		if !reused {
+			if c, err = p.open(ctx, t.key, deadline); err != nil {
+				return 0, err
+			}
+		}
+		code, reusable, err := c.roundTrip(ctx, *buf, deadline, resp)
+		if err != nil {
+			c.close()
+			if reused && !retried && c.read == 0 && !isTimeout(err) && ctx.Err() == nil {
+				continue
+			}
+			return 0, err
+		}
+		if keep && reusable {
+			p.idle.put(c, time.Now())
+		} else {
+			c.close()
+		}
+		return code, nil
+	}
+}
+
+// open dials a new connection, bounded by the probe's deadline and ctx.
+func (p *Prober) open(ctx context.Context, key connKey, deadline time.Time) (*conn, error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	nc, err := p.dialer.dial(ctx, key.secure, key.addr)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(nc, key), nil
+}
+
+// roundTrip writes req and reads the answer's status and headers, then at
+// most BodyLimit bytes of its body. reusable reports whether the connection
+// can serve another request; a failure to read the body is not an error (the
+// status is the answer) but makes the connection unusable.
+func (c *conn) roundTrip(ctx context.Context, req []byte, deadline time.Time, resp *fasthttp.Response) (code int, reusable bool, err error) {
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return 0, false, err
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, c.expire)
+		defer stop()
+	}
+	c.read, c.readErr = 0, nil
+	if _, err := c.nc.Write(req); err != nil {
+		return 0, false, err
+	}
+	if err := c.readHeader(resp); err != nil {
+		return 0, false, err
+	}
+	code = resp.Header.StatusCode()
+	if c.spoiled {
+		return code, false, nil
+	}
+	reusable = !resp.Header.ConnectionClose() && code != fasthttp.StatusSwitchingProtocols
+	if code < 200 || code == fasthttp.StatusNoContent || code == fasthttp.StatusNotModified {
+		return code, reusable, nil // no body
+	}
+	if resp.ReadBody(c.br, BodyLimit) != nil {
+		return code, false, nil
+	}
+	if resp.Header.ContentLength() == -1 && resp.Header.ReadTrailer(c.br) != nil { // chunked
+		return code, false, nil
+	}
+	return code, reusable, nil
+}
+
+// maxInterim bounds the informational (1xx) answers skipped before the
+// final one.
+const maxInterim = 8
+
+// readHeader reads the status line and headers of the final answer,
+// skipping informational ones (except 101).
+func (c *conn) readHeader(resp *fasthttp.Response) error {
+	for n := 0; ; n++ {
+		if err := c.readOneHeader(resp); err != nil {
+			return err
+		}
+		code := resp.Header.StatusCode()
+		if code >= 200 || code == fasthttp.StatusSwitchingProtocols {
+			return nil
+		}
+		if n == maxInterim {
+			return &protocolError{reason: "protocol error: too many informational responses"}
 		}
 	}
-	return out
+}
+
+// readOneHeader reads one status line and header block. A failure of the
+// network is returned as the network's error; anything else the parser
+// refuses is a protocolError, whose message never quotes what was received.
+func (c *conn) readOneHeader(resp *fasthttp.Response) error {
+	err := resp.Header.Read(c.br)
+	if err == nil {
+		return nil
+	}
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) && c.readErr == nil {
+		// Headers larger than the buffer: read them through a larger one.
+		// The connection's own buffer no longer holds what follows, so the
+		// body is not read and the connection is not kept.
+		c.spoiled = true
+		if err = resp.Header.Read(bufio.NewReaderSize(c.br, maxHeaderBytes)); errors.As(err, &small) {
+			return &protocolError{reason: "protocol error: response headers too large"}
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case c.readErr != nil && (err == io.EOF || err == fasthttp.ErrTimeout || errors.Is(err, c.readErr)):
+		if c.readErr == io.EOF && c.read > 0 {
+			return io.ErrUnexpectedEOF
+		}
+		return c.readErr
+	}
+	return &protocolError{reason: "protocol error: malformed HTTP response"}
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }

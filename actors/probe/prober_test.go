@@ -93,54 +93,58 @@ func TestProbeOutcomes(t *testing.T) {
 	servers["tls-untrusted"] = tlsSrv.URL + "/"
 	servers["plain-to-tls"] = strings.Replace(servers["ok"], "http://", "https://", 1)
 
-	p := New(Options{MaxIdleConns: 16, IdleConnTimeout: time.Second})
-	defer p.Close()
-	timeout := 400 * time.Millisecond
+	for _, impl := range implementations {
+		t.Run(impl.name, func(t *testing.T) {
+			p := impl.new(Options{MaxIdleConns: 16, IdleConnTimeout: time.Second})
+			defer p.Close()
+			timeout := 400 * time.Millisecond
 
-	tests := []struct {
-		target  string
-		expect  string
-		verdict health.State
-		code    int
-		kind    health.ErrorKind
-	}{
-		{"ok", "200-399", health.Healthy, 200, ""},
-		{"auth", "200-399", health.Unhealthy, 401, ""},
-		{"auth-given", "200-399", health.Healthy, 200, ""}, // user:password@ becomes basic auth
-		{"503", "200-399", health.Unhealthy, 503, ""},
-		{"204", "200", health.Unhealthy, 204, ""},
-		{"204", "200-299", health.Healthy, 204, ""},
-		{"redirect", "200-399", health.Healthy, 302, ""},
-		{"redirect", "200", health.Unhealthy, 302, ""},
-		{"huge", "200-399", health.Healthy, 200, ""},
-		{"hang", "200-399", health.Unreachable, 0, health.KindTimeout},
-		// Headers arrived: the verdict is the code; the slow body only costs the timeout.
-		{"trickle", "200-399", health.Healthy, 200, ""},
-		{"refused", "200-399", health.Unreachable, 0, health.KindRefused},
-		{"reset", "200-399", health.Unreachable, 0, health.KindReset},
-		{"eof", "200-399", health.Unreachable, 0, health.KindReset},
-		{"garbage", "200-399", health.Unreachable, 0, health.KindProtocol},
-		{"bad-status", "200-399", health.Unreachable, 0, health.KindProtocol},
-		{"bad-header", "200-399", health.Unreachable, 0, health.KindProtocol},
-		{"tls-untrusted", "200-399", health.Unreachable, 0, health.KindTLS},
-		{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindTLS},
-	}
-	for _, tc := range tests {
-		t.Run(tc.target+"/"+tc.expect, func(t *testing.T) {
-			start := time.Now()
-			o := p.Probe(context.Background(), servers[tc.target], timeout, health.MustParseExpect(tc.expect))
-			took := time.Since(start)
-			if o.Verdict() != tc.verdict || o.Code != tc.code || o.Kind != tc.kind {
-				t.Fatalf("outcome %+v: verdict %s code %d kind %q, want %s %d %q", o, o.Verdict(), o.Code, o.Kind, tc.verdict, tc.code, tc.kind)
+			tests := []struct {
+				target  string
+				expect  string
+				verdict health.State
+				code    int
+				kind    health.ErrorKind
+			}{
+				{"ok", "200-399", health.Healthy, 200, ""},
+				{"auth", "200-399", health.Unhealthy, 401, ""},
+				{"auth-given", "200-399", health.Healthy, 200, ""}, // user:password@ becomes basic auth
+				{"503", "200-399", health.Unhealthy, 503, ""},
+				{"204", "200", health.Unhealthy, 204, ""},
+				{"204", "200-299", health.Healthy, 204, ""},
+				{"redirect", "200-399", health.Healthy, 302, ""},
+				{"redirect", "200", health.Unhealthy, 302, ""},
+				{"huge", "200-399", health.Healthy, 200, ""},
+				{"hang", "200-399", health.Unreachable, 0, health.KindTimeout},
+				// Headers arrived: the verdict is the code; the slow body only costs the timeout.
+				{"trickle", "200-399", health.Healthy, 200, ""},
+				{"refused", "200-399", health.Unreachable, 0, health.KindRefused},
+				{"reset", "200-399", health.Unreachable, 0, health.KindReset},
+				{"eof", "200-399", health.Unreachable, 0, health.KindReset},
+				{"garbage", "200-399", health.Unreachable, 0, health.KindProtocol},
+				{"bad-status", "200-399", health.Unreachable, 0, health.KindProtocol},
+				{"bad-header", "200-399", health.Unreachable, 0, health.KindProtocol},
+				{"tls-untrusted", "200-399", health.Unreachable, 0, health.KindTLS},
+				{"plain-to-tls", "200-399", health.Unreachable, 0, health.KindTLS},
 			}
-			if tc.kind != "" && !strings.Contains(o.Err, string(tc.kind)) {
-				t.Fatalf("error %q does not contain its kind %q", o.Err, tc.kind)
-			}
-			if strings.Contains(o.Err, "SECRET") || strings.Contains(o.Err, "127.0.0.1") || strings.Contains(o.Err, "example.com") {
-				t.Fatalf("error %q echoes what the target sent", o.Err)
-			}
-			if took > timeout+time.Second {
-				t.Fatalf("probe took %s, more than its timeout %s allows", took, timeout)
+			for _, tc := range tests {
+				t.Run(tc.target+"/"+tc.expect, func(t *testing.T) {
+					start := time.Now()
+					o := p.Probe(context.Background(), servers[tc.target], timeout, health.MustParseExpect(tc.expect))
+					took := time.Since(start)
+					if o.Verdict() != tc.verdict || o.Code != tc.code || o.Kind != tc.kind {
+						t.Fatalf("outcome %+v: verdict %s code %d kind %q, want %s %d %q", o, o.Verdict(), o.Code, o.Kind, tc.verdict, tc.code, tc.kind)
+					}
+					if tc.kind != "" && !strings.Contains(o.Err, string(tc.kind)) {
+						t.Fatalf("error %q does not contain its kind %q", o.Err, tc.kind)
+					}
+					if strings.Contains(o.Err, "SECRET") || strings.Contains(o.Err, "127.0.0.1") || strings.Contains(o.Err, "example.com") {
+						t.Fatalf("error %q echoes what the target sent", o.Err)
+					}
+					if took > timeout+time.Second {
+						t.Fatalf("probe took %s, more than its timeout %s allows", took, timeout)
+					}
+				})
 			}
 		})
 	}

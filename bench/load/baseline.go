@@ -11,11 +11,69 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/bench/internal/hist"
 	"github.com/spo2/spo2/bench/internal/proc"
 )
 
-// newProbeTransport is the bare baseline's client transport: keep-alive with
+// The bare clients every client baseline runs, one after the other: net/http
+// (the contract's reference) and SpO₂'s own prober used bare, without
+// actors, pool, state machine, metrics or store, so that spo2's figures
+// can be told apart into what the client costs and what the engine adds.
+const (
+	ClientNetHTTP = "net/http"
+	ClientProber  = "spo2 prober"
+)
+
+// Clients lists the bare clients in the order they run.
+var Clients = []string{ClientNetHTTP, ClientProber}
+
+// bareClient does one GET, reads at most 4 KiB and reports whether an HTTP
+// answer came back.
+type bareClient interface {
+	probe(ctx context.Context, url string) bool
+	close()
+}
+
+// newBareClient returns the named client: keep-alive with at most maxIdle
+// idle connections, perHost of them per host, each kept idleFor.
+func newBareClient(kind string, timeout time.Duration, maxIdle, perHost int, idleFor time.Duration) bareClient {
+	if kind == ClientProber {
+		return &proberClient{p: probe.New(probe.Options{MaxIdleConns: maxIdle, IdleConnTimeout: idleFor}), timeout: timeout}
+	}
+	tr := newProbeTransport(timeout, maxIdle, perHost, idleFor)
+	return &netHTTPClient{tr: tr, timeout: timeout,
+		c: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// proberClient is SpO₂'s prober (actors/probe) called directly; its
+// per-host idle limit is its own (4).
+type proberClient struct {
+	p       *probe.Prober
+	timeout time.Duration
+}
+
+func (c *proberClient) probe(ctx context.Context, url string) bool {
+	return c.p.Probe(ctx, url, c.timeout, health.DefaultExpect).Answered
+}
+
+func (c *proberClient) close() { c.p.Close() }
+
+// netHTTPClient is net/http's client with redirects not followed.
+type netHTTPClient struct {
+	tr      *http.Transport
+	c       *http.Client
+	timeout time.Duration
+}
+
+func (c *netHTTPClient) probe(ctx context.Context, url string) bool {
+	return probeOnce(ctx, c.c, url, c.timeout)
+}
+
+func (c *netHTTPClient) close() { c.tr.CloseIdleConnections() }
+
+// newProbeTransport is the bare net/http client's transport: keep-alive with
 // a bounded idle pool, no compression, short dial and header timeouts.
 func newProbeTransport(timeout time.Duration, maxIdle, perHost int, idleFor time.Duration) *http.Transport {
 	return &http.Transport{
@@ -50,6 +108,7 @@ func probeOnce(ctx context.Context, c *http.Client, url string, timeout time.Dur
 
 // ScheduleConfig drives the bare scheduled baseline.
 type ScheduleConfig struct {
+	Client   string // one of Clients
 	URLs     []string
 	Interval time.Duration
 	Timeout  time.Duration
@@ -59,6 +118,7 @@ type ScheduleConfig struct {
 
 // ScheduleResult is what the bare timer-heap + worker-pool client achieved.
 type ScheduleResult struct {
+	Client     string       `json:"client"`
 	Started    int64        `json:"started"`
 	Answered   int64        `json:"answered"`
 	RatePerSec float64      `json:"rate_per_sec"`
@@ -88,7 +148,7 @@ func (h *slotHeap) Pop() any {
 // interval.
 type Schedule struct {
 	cfg      ScheduleConfig
-	tr       *http.Transport
+	client   bareClient
 	lag      hist.Hist
 	started  atomic.Int64
 	answered atomic.Int64
@@ -98,10 +158,9 @@ type Schedule struct {
 
 // StartSchedule starts probing and returns at once.
 func StartSchedule(cfg ScheduleConfig) *Schedule {
-	s := &Schedule{cfg: cfg, tr: newProbeTransport(cfg.Timeout, cfg.MaxIdle, 4, 2*cfg.Interval)}
+	s := &Schedule{cfg: cfg, client: newBareClient(cfg.Client, cfg.Timeout, cfg.MaxIdle, 4, 2*cfg.Interval)}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	client := &http.Client{Transport: s.tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	jobs := make(chan slot, cfg.Workers)
 	for range cfg.Workers {
 		s.wg.Add(1)
@@ -110,7 +169,7 @@ func StartSchedule(cfg ScheduleConfig) *Schedule {
 			for j := range jobs {
 				s.lag.Record(time.Since(j.at))
 				s.started.Add(1)
-				if probeOnce(ctx, client, cfg.URLs[j.idx], cfg.Timeout) {
+				if s.client.probe(ctx, cfg.URLs[j.idx]) {
 					s.answered.Add(1)
 				}
 			}
@@ -160,18 +219,19 @@ func (s *Schedule) ResetLag() { s.lag.Reset() }
 // Result reports the window since the marks taken secs seconds ago.
 func (s *Schedule) Result(started0, answered0 int64, secs float64) ScheduleResult {
 	st, an := s.Mark()
-	return ScheduleResult{Started: st - started0, Answered: an - answered0, RatePerSec: float64(st-started0) / secs, Lag: s.lag.Summary()}
+	return ScheduleResult{Client: s.cfg.Client, Started: st - started0, Answered: an - answered0, RatePerSec: float64(st-started0) / secs, Lag: s.lag.Summary()}
 }
 
 // Stop ends probing and drops idle connections.
 func (s *Schedule) Stop() {
 	s.cancel()
 	s.wg.Wait()
-	s.tr.CloseIdleConnections()
+	s.client.close()
 }
 
-// SaturationResult is the bare net/http maximum: keep-alive GETs in a loop.
+// SaturationResult is a bare client's maximum: keep-alive GETs in a loop.
 type SaturationResult struct {
+	Client     string  `json:"client"`
 	Workers    int     `json:"workers"`
 	Seconds    float64 `json:"seconds"`
 	Requests   int64   `json:"requests"`
@@ -180,11 +240,11 @@ type SaturationResult struct {
 	Machine    float64 `json:"machine_busy_cores"`
 }
 
-// RunSaturation has workers GET urls round-robin, as fast as possible, for d.
-func RunSaturation(urls []string, workers int, d, timeout time.Duration) SaturationResult {
-	tr := newProbeTransport(timeout, 4096, 4, time.Minute)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+// RunSaturation has workers GET urls round-robin with the named client, as
+// fast as possible, for d.
+func RunSaturation(kind string, urls []string, workers int, d, timeout time.Duration) SaturationResult {
+	client := newBareClient(kind, timeout, 4096, 4, time.Minute)
+	defer client.close()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var n atomic.Int64
@@ -196,7 +256,7 @@ func RunSaturation(urls []string, workers int, d, timeout time.Duration) Saturat
 		go func() {
 			defer wg.Done()
 			for i := w; ctx.Err() == nil; i += workers {
-				if probeOnce(ctx, client, urls[i%len(urls)], timeout) {
+				if client.probe(ctx, urls[i%len(urls)]) {
 					n.Add(1)
 				}
 			}
@@ -204,5 +264,5 @@ func RunSaturation(urls []string, workers int, d, timeout time.Duration) Saturat
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	return SaturationResult{Workers: workers, Seconds: secs, Requests: n.Load(), RatePerSec: float64(n.Load()) / secs, Machine: proc.MachineBusy(m0, proc.ReadMachine())}
+	return SaturationResult{Client: kind, Workers: workers, Seconds: secs, Requests: n.Load(), RatePerSec: float64(n.Load()) / secs, Machine: proc.MachineBusy(m0, proc.ReadMachine())}
 }

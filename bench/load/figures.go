@@ -6,43 +6,28 @@ import (
 )
 
 // BuildTable turns results into the rows of the report, each with its
-// baseline from the same run, the ratio and the target of SPEC §7 / issue 5.
+// baselines from the same run, the ratios and the target.
 func BuildTable(r *Results) *Table {
 	t := &Table{}
 	c := r.Config
 	nan := math.NaN()
 	sched := float64(c.URLs) / c.Interval.Seconds()
 	if p := r.Probe; p != nil {
-		var base *BaselineRun = r.Baseline
-		bRate, bPct, bDev50, bDev99, bLag50, bLag99 := nan, nan, nan, nan, nan, nan
-		bCPU := nan
-		if base != nil {
-			bRate, bPct = base.Farm.RatePerSec, base.Farm.AchievedPct
-			bDev50, bDev99 = base.Farm.Deviation.P50ms, base.Farm.Deviation.P99ms
-			bLag50, bLag99 = base.Schedule.Lag.P50ms, base.Schedule.Lag.P99ms
-			// The harness CPU in the baseline window is client + farm; remove the
-			// farm's share per request as measured during spo2's window.
-			if p.Farm.Requests > 0 && base.Schedule.Started > 0 {
-				farmPerReq := p.HarnessCores * p.Farm.Seconds / float64(p.Farm.Requests)
-				client := base.HarnessCores*base.Farm.Seconds - farmPerReq*float64(base.Farm.Requests)
-				bCPU = client * 1e6 / float64(base.Schedule.Started)
-				base.ClientCPUPerProbe = bCPU
-			}
-		}
+		base, prober := baselineFigures(p, r.Baseline), baselineFigures(p, r.BaselineProber)
 		label := fmt.Sprintf("%d URLs @ %s", c.URLs, c.Interval)
 		newConns := ""
-		if base != nil {
-			newConns = fmt.Sprintf("; new connections/s %.0f (baseline %.0f)", float64(p.Farm.NewConns)/p.Farm.Seconds, float64(base.Farm.NewConns)/base.Farm.Seconds)
+		if r.Baseline != nil {
+			newConns = fmt.Sprintf("; new connections/s %.0f (baseline %.0f)", float64(p.Farm.NewConns)/p.Farm.Seconds, float64(r.Baseline.Farm.NewConns)/r.Baseline.Farm.Seconds)
 		}
-		t.Add("probe rate, "+label, p.Farm.RatePerSec, bRate, "req/s at farm", fmt.Sprintf("schedule %.0f/s", sched*float64(p.Farm.URLsVisible)/float64(c.URLs)), nil, "refused targets never reach the farm"+newConns)
-		t.Add("scheduled probes done, "+label, p.Farm.AchievedPct, bPct, "%", "100 %", ptr(p.Farm.AchievedPct >= 99), fmt.Sprintf("%d of %d URLs seen in window", p.Farm.URLsSeen, p.Farm.URLsVisible))
-		t.Add("schedule lag p50 (/metrics)", p.LagP50ms, bLag50, "ms", "", nil, "baseline: its own dispatch lag")
-		t.Add("schedule lag p99 (/metrics)", p.LagP99ms, bLag99, "ms", "< 50 ms", ptr(p.LagP99ms < 50), "")
+		t.AddPair("probe rate, "+label, p.Farm.RatePerSec, base.rate, prober.rate, "req/s at farm", fmt.Sprintf("schedule %.0f/s", sched*float64(p.Farm.URLsVisible)/float64(c.URLs)), nil, "refused targets never reach the farm"+newConns)
+		t.AddPair("scheduled probes done, "+label, p.Farm.AchievedPct, base.pct, prober.pct, "%", "100 %", ptr(p.Farm.AchievedPct >= 99), fmt.Sprintf("%d of %d URLs seen in window", p.Farm.URLsSeen, p.Farm.URLsVisible))
+		t.AddPair("schedule lag p50 (/metrics)", p.LagP50ms, base.lag50, prober.lag50, "ms", "", nil, "baseline: its own dispatch lag")
+		t.AddPair("schedule lag p99 (/metrics)", p.LagP99ms, base.lag99, prober.lag99, "ms", "< 50 ms", ptr(p.LagP99ms < 50), "")
 		t.Add("probe duration p50 / p99 (/metrics)", p.DurP50ms, nan, "ms", "", nil, fmt.Sprintf("p99 %.1f ms", p.DurP99ms))
-		t.Add("inter-arrival |Δ−interval| p50 (farm)", p.Farm.Deviation.P50ms, bDev50, "ms", "", nil, "")
-		t.Add("inter-arrival |Δ−interval| p99 (farm)", p.Farm.Deviation.P99ms, bDev99, "ms", "", nil, fmt.Sprintf("max %.0f ms", p.Farm.Deviation.MaxMs))
+		t.AddPair("inter-arrival |Δ−interval| p50 (farm)", p.Farm.Deviation.P50ms, base.dev50, prober.dev50, "ms", "", nil, "")
+		t.AddPair("inter-arrival |Δ−interval| p99 (farm)", p.Farm.Deviation.P99ms, base.dev99, prober.dev99, "ms", "", nil, fmt.Sprintf("max %.0f ms", p.Farm.Deviation.MaxMs))
 		t.Add("CPU while probing", p.CPUCores, nan, "cores", "", nil, fmt.Sprintf("farm+harness %.2f, whole machine %.2f cores", p.HarnessCores, p.Farm.MachineCores))
-		t.Add("CPU per probe", p.CPUPerProbe, bCPU, "µs", "", nil, "baseline: client share, estimated")
+		t.AddPair("CPU per probe", p.CPUPerProbe, base.cpu, prober.cpu, "µs", "", nil, "baseline: client share, estimated")
 		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, heap %d MiB, %.0f goroutines, %d sockets, max %0.f in flight", p.RSS>>20, int64(p.Heap)>>20, p.Goroutines, p.Sockets, p.MaxInFlight))
 		t.Add("probes skipped (tick while running)", p.Skipped, nan, "count", "", nil, "")
 		if p.Snapshot.Records > 0 {
@@ -55,9 +40,12 @@ func BuildTable(r *Results) *Table {
 		t.Add("SIGTERM → exit", p.ShutdownSecs, nan, "s", "< 10 s, status 0", ptr(p.ShutdownSecs < 10 && p.ShutdownError == ""), p.ShutdownError)
 	}
 	if m := r.MaxRate; m != nil {
-		bSat := nan
+		bSat, pSat := nan, nan
 		if r.Saturation != nil {
 			bSat = r.Saturation.RatePerSec
+		}
+		if r.SaturationProber != nil {
+			pSat = r.SaturationProber.RatePerSec
 		}
 		note := fmt.Sprintf("offered %.0f/s (%d fast URLs @ 1s)", m.Offered, m.URLs)
 		pass := ptr(!math.IsNaN(bSat) && m.Farm.RatePerSec >= 0.8*bSat)
@@ -65,7 +53,7 @@ func BuildTable(r *Results) *Table {
 			note += "; offered below the baseline maximum: not a saturation test"
 			pass = nil
 		}
-		t.Add("max sustained probe rate", m.Farm.RatePerSec, bSat, "req/s", "≥ 0.8× baseline", pass, note)
+		t.AddPair("max sustained probe rate", m.Farm.RatePerSec, bSat, pSat, "req/s", "≥ 0.8× baseline", pass, note)
 		t.Add("CPU at max rate", m.CPUCores, nan, "cores", "", nil, fmt.Sprintf("lag p99 %.0f ms", m.LagP99ms))
 	}
 	if i := r.Idle; i != nil {
@@ -97,4 +85,29 @@ func BuildTable(r *Results) *Table {
 		t.Add("restart: every URL probed again", rs.AllProbedSecs, nan, "s", fmt.Sprintf("≤ %s", limit), ptr(!math.IsNaN(rs.AllProbedSecs) && rs.AllProbedSecs <= limit.Seconds()), fmt.Sprintf("%d of %d seen; /healthz after %.2f s", rs.Seen, rs.Visible, rs.ReadySecs))
 	}
 	return t
+}
+
+// clientBaseline is one bare client's figures for the probe rows; NaN when
+// that baseline did not run.
+type clientBaseline struct{ rate, pct, dev50, dev99, lag50, lag99, cpu float64 }
+
+// baselineFigures reads a baseline run. Its CPU per probe is an estimate:
+// the harness CPU in the baseline window is client and farm together, so the
+// farm's share per request, measured during spo2's window, is removed.
+func baselineFigures(p *ProbeRun, base *BaselineRun) clientBaseline {
+	nan := math.NaN()
+	f := clientBaseline{nan, nan, nan, nan, nan, nan, nan}
+	if base == nil {
+		return f
+	}
+	f.rate, f.pct = base.Farm.RatePerSec, base.Farm.AchievedPct
+	f.dev50, f.dev99 = base.Farm.Deviation.P50ms, base.Farm.Deviation.P99ms
+	f.lag50, f.lag99 = base.Schedule.Lag.P50ms, base.Schedule.Lag.P99ms
+	if p.Farm.Requests > 0 && base.Schedule.Started > 0 {
+		farmPerReq := p.HarnessCores * p.Farm.Seconds / float64(p.Farm.Requests)
+		client := base.HarnessCores*base.Farm.Seconds - farmPerReq*float64(base.Farm.Requests)
+		f.cpu = client * 1e6 / float64(base.Schedule.Started)
+		base.ClientCPUPerProbe = f.cpu
+	}
+	return f
 }

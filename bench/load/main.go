@@ -1,6 +1,7 @@
-// Command load is SpO₂'s load harness: a loopback target farm, a bare
-// net/http baseline, a raw Badger baseline and the real spo2 binary measured
-// against them in one run (SPEC §7). See docs/performance.md.
+// Command load is SpO₂'s load harness: a loopback target farm, two bare
+// client baselines (net/http, and SpO₂'s own prober without the engine), a
+// raw Badger baseline and the real spo2 binary measured against them in one
+// run. See docs/performance.md.
 //
 //	go run ./bench/load -quick                       # CI smoke test, under a minute
 //	go run ./bench/load -urls 100000 -interval 10s   # the full scenario

@@ -14,13 +14,17 @@ type Results struct {
 	Badger     *BadgerResult     `json:"badger,omitempty"`
 	Saturation *SaturationResult `json:"saturation,omitempty"`
 	Baseline   *BaselineRun      `json:"baseline,omitempty"`
-	Idle       *IdleRun          `json:"idle,omitempty"`
-	Probe      *ProbeRun         `json:"probe,omitempty"`
-	Restart    *RestartRun       `json:"restart,omitempty"`
-	MaxRate    *MaxRateRun       `json:"maxrate,omitempty"`
-	Rows       []Row             `json:"rows"`
-	Errors     []string          `json:"errors,omitempty"`
-	Seconds    float64           `json:"seconds"`
+	// SaturationProber and BaselineProber are the same baselines run with
+	// SpO₂'s own prober as the bare client.
+	SaturationProber *SaturationResult `json:"saturation_spo2_prober,omitempty"`
+	BaselineProber   *BaselineRun      `json:"baseline_spo2_prober,omitempty"`
+	Idle             *IdleRun          `json:"idle,omitempty"`
+	Probe            *ProbeRun         `json:"probe,omitempty"`
+	Restart          *RestartRun       `json:"restart,omitempty"`
+	MaxRate          *MaxRateRun       `json:"maxrate,omitempty"`
+	Rows             []Row             `json:"rows"`
+	Errors           []string          `json:"errors,omitempty"`
+	Seconds          float64           `json:"seconds"`
 }
 
 // FarmInfo describes the target farm.

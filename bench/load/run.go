@@ -95,16 +95,30 @@ func (b *Bench) Run(ctx context.Context) error {
 		}
 	}
 	if b.phases["saturation"] {
-		slog.Info("phase: bare net/http saturation loop", "workers", b.cfg.SatWorkers, "duration", b.cfg.SatDuration)
-		urls := b.pick(b.farm.IDs(farm.Fast))
-		c0 := b.farm.Conns()
-		r := RunSaturation(urls, b.cfg.SatWorkers, b.cfg.SatDuration, b.cfg.Timeout)
-		r.NewConns = b.farm.Conns() - c0
-		b.res.Saturation = &r
+		for _, kind := range Clients {
+			slog.Info("phase: bare saturation loop", "client", kind, "workers", b.cfg.SatWorkers, "duration", b.cfg.SatDuration)
+			urls := b.pick(b.farm.IDs(farm.Fast))
+			c0 := b.farm.Conns()
+			r := RunSaturation(kind, urls, b.cfg.SatWorkers, b.cfg.SatDuration, b.cfg.Timeout)
+			r.NewConns = b.farm.Conns() - c0
+			if kind == ClientProber {
+				b.res.SaturationProber = &r
+			} else {
+				b.res.Saturation = &r
+			}
+		}
 	}
 	if b.phases["baseline"] {
-		if err := b.runBaseline(ctx); err != nil {
-			return err
+		for _, kind := range Clients {
+			r, err := b.runBaseline(ctx, kind)
+			if err != nil {
+				return err
+			}
+			if kind == ClientProber {
+				b.res.BaselineProber = r
+			} else {
+				b.res.Baseline = r
+			}
 		}
 	}
 	if !(b.phases["idle"] || b.phases["probe"] || b.phases["maxrate"]) {
@@ -165,27 +179,26 @@ func (b *Bench) env(interval, timeout time.Duration, extra ...string) []string {
 	return append(e, b.cfg.Env...)
 }
 
-func (b *Bench) runBaseline(ctx context.Context) error {
+func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, error) {
 	cfg := b.cfg
-	slog.Info("phase: bare timer-heap baseline", "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
-	s := StartSchedule(ScheduleConfig{URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
+	slog.Info("phase: bare timer-heap baseline", "client", kind, "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
+	s := StartSchedule(ScheduleConfig{Client: kind, URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
 	defer s.Stop()
 	if err := clock.Sleep(ctx, cfg.Interval+time.Second); err != nil {
-		return err
+		return nil, err
 	}
 	s.ResetLag()
 	st0, an0 := s.Mark()
 	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
 	if err := clock.Sleep(ctx, cfg.Window); err != nil {
-		return err
+		return nil, err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
 	h1, _ := proc.Read(os.Getpid())
 	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: proc.CPUCores(h0, h1)}
-	b.res.Baseline = r
-	slog.Info("baseline", "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
-	return nil
+	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
+	return r, nil
 }
 
 func (b *Bench) startSpo2(ctx context.Context, name string, env []string) (*spo2.Instance, error) {
