@@ -110,7 +110,13 @@ func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 // Receive handles attachment, probe results and settings updates.
 func (c *URLChecker) Receive(ctx actor.Context) {
 	if _, isAttach := ctx.Message().(attach); c.entry == nil && !isAttach {
-		return // not attached yet (or restarted): only attach matters
+		// Not attached yet (or restarted): only attach matters. A result that
+		// comes now belongs to a run of an earlier incarnation.
+		if run, ok := ctx.Message().(*probeRun); ok {
+			run.probing.Store(false)
+			c.deps.Metrics.ProbeResultsDropped.Inc()
+		}
+		return
 	}
 	switch msg := ctx.Message().(type) {
 	case attach:
