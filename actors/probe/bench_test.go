@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/e2e/harness"
 )
 
 // rawTarget answers every request on a connection with a fixed 200 and keeps
@@ -18,45 +19,30 @@ import (
 // per request, so a benchmark's allocations are the prober's.
 func rawTarget(b *testing.B) string {
 	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
 	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
-	go func() {
+	return "http://" + harness.TCPServer(b, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
 		for {
-			c, err := ln.Accept()
+			m, err := c.Read(buf[n:])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-					if end < 0 {
-						if n == len(buf) {
-							return
-						}
-						continue
-					}
-					closing := bytes.Contains(buf[:end], []byte("Connection: close")) // as both probers write it
-					if _, err := c.Write(answer); err != nil || closing {
-						return
-					}
-					n = copy(buf, buf[end+4:n])
+			n += m
+			end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+			if end < 0 {
+				if n == len(buf) {
+					return
 				}
-			}()
+				continue
+			}
+			closing := bytes.Contains(buf[:end], []byte("Connection: close")) // as both probers write it
+			if _, err := c.Write(answer); err != nil || closing {
+				return
+			}
+			n = copy(buf, buf[end+4:n])
 		}
-	}()
-	return "http://" + ln.Addr().String() + "/health"
+	}) + "/health"
 }
 
 // BenchmarkProbe measures one probe round trip on loopback, one probe at a

@@ -23,6 +23,19 @@ func reset(conn net.Conn) {
 // stops at the test's cleanup. Each connection is given 5 s at most.
 func RawServer(t testing.TB, answer func(net.Conn)) string {
 	t.Helper()
+	return "http://" + TCPServer(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		answer(c)
+	}) + "/"
+}
+
+// TCPServer accepts TCP connections on 127.0.0.1 and hands each to handle on
+// its own goroutine, closing the connection when handle returns. It returns
+// "ADDR" (host:port) and stops accepting at the test's cleanup.
+func TCPServer(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -36,14 +49,11 @@ func RawServer(t testing.TB, answer func(net.Conn)) string {
 			}
 			go func() {
 				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				buf := make([]byte, 4096)
-				_, _ = c.Read(buf)
-				answer(c)
+				handle(c)
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String() + "/"
+	return ln.Addr().String()
 }
 
 // GarbageURL returns the URL of a RawServer that answers bytes that are not
@@ -84,22 +94,5 @@ func ClosedPortURL(t testing.TB, path string) string {
 // returns "ADDR" (host:port) and stops at the test's cleanup.
 func SilentServer(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return TCPServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 }
