@@ -93,18 +93,17 @@ type checkerStatus struct {
 	event   StatusChanged
 }
 
-// newURLCheckerProps returns the props every checker shares; its mailbox is
-// the lock-free one, cheaper to allocate per actor. Its dispatcher is the
-// synchronous one: a checker's messages are handled by the goroutine that
+// newURLCheckerProps returns the props every checker shares. Its mailbox is
+// checkerMailbox: a checker's messages are handled by the goroutine that
 // sends them when the checker is idle (a probe's result by the pool worker
-// that ran the probe), instead of by a new goroutine per burst of messages.
-// A checker's handlers never block and never wait for another actor, so a
-// sender is held only for the few microseconds they take; the mailbox still
-// runs one handler at a time.
+// that ran the probe), instead of by a new goroutine per burst of messages,
+// and a result is posted without an allocation. A checker's handlers never
+// block and never wait for another actor, so a sender is held only for the
+// few microseconds they take; the mailbox still runs one handler at a time.
 func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &URLChecker{deps: deps}
-	}, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))
+	}, actor.WithMailbox(newCheckerMailbox))
 }
 
 // Receive handles attachment, probe results and settings updates.
