@@ -202,12 +202,13 @@ func (r *probeRun) Fire(scheduled time.Time) {
 // order); otherwise the probe releases it here.
 func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 	reg := r.entry.Registration()
-	if time.Since(scheduled) > reg.Probe.Interval {
+	lag := time.Since(scheduled) // one clock read for the skip and the lag metric
+	if lag > reg.Probe.Interval {
 		r.deps.Metrics.ProbesSkipped.Inc()
 		r.probing.Store(false)
 		return
 	}
-	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, scheduled)
+	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, lag)
 	if !ok {
 		r.probing.Store(false)
 		return
@@ -216,13 +217,14 @@ func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 	r.root.Send(r.self, r)
 }
 
-// runProbe probes on a pool worker and reports false when the pool is closing
-// (SpO₂ is shutting down). A panic in the probe becomes an "other" outcome.
-func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
+// runProbe probes on a pool worker, lag after its scheduled time, and reports
+// false when the pool is closing (SpO₂ is shutting down). A panic in the
+// probe becomes an "other" outcome.
+func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, lag time.Duration) (out health.Outcome, ok bool) {
 	if ctx.Err() != nil {
 		return out, false
 	}
-	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
+	deps.Metrics.ScheduleLag.Observe(lag.Seconds())
 	defer func() {
 		if r := recover(); r != nil {
 			deps.Log.Error("probe panicked", "url", target.Mask(url), "panic", r)
