@@ -22,7 +22,7 @@ import (
 type Trimmer struct {
 	Count func() int
 	Step  int           // 10,000 when 0
-	Poll  time.Duration // 5 s when 0
+	Poll  time.Duration // 1 s when 0
 	// Trim returns memory; debug.FreeOSMemory when nil.
 	Trim func()
 	Log  *slog.Logger // nil: no log
@@ -32,7 +32,7 @@ type Trimmer struct {
 func (t *Trimmer) Run(ctx context.Context) {
 	poll := t.Poll
 	if poll <= 0 {
-		poll = 5 * time.Second
+		poll = time.Second
 	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
