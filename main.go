@@ -25,6 +25,7 @@ import (
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
 	"github.com/spo2/spo2/api"
+	"github.com/spo2/spo2/memory"
 	"github.com/spo2/spo2/persistence"
 	"github.com/spo2/spo2/ui"
 )
@@ -58,6 +59,11 @@ func run() int {
 
 func serve(cfg config, log *slog.Logger) error {
 	processStart := time.Now()
+	if limit, err := memory.SetDefaultLimit(memory.CgroupMemoryMax); err != nil {
+		log.Warn("no default memory limit", "error", err)
+	} else if limit > 0 {
+		log.Info("memory limit set from the container's", "bytes", limit)
+	}
 	if cfg.TLSCert != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return fmt.Errorf("TLS_CERT_FILE=%q TLS_KEY_FILE=%q: %w", cfg.TLSCert, cfg.TLSKey, err)
@@ -109,7 +115,7 @@ func serve(cfg config, log *slog.Logger) error {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
 	}))
 	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground() // the timer heap and the overload watch
+	defer stopBackground() // the timer heap, the overload watch and the memory trimmer
 	scheduler := schedule.New()
 	go scheduler.Run(background)
 	pool := probe.NewPool(cfg.MaxInFlight)
@@ -117,6 +123,7 @@ func serve(cfg config, log *slog.Logger) error {
 	m.CountProbesInFlight(pool.Busy)
 	overload := probe.NewOverload(log)
 	go overload.Run(background)
+	go (&memory.Trimmer{Count: model.Len, Log: log}).Run(background)
 	m.CountOverload(overload.Overloaded)
 	prober := probe.New(probe.Options{
 		MaxIdleConns:    cfg.MaxIdleConns,

@@ -27,11 +27,10 @@ func (p fixedProber) Probe(context.Context, string, time.Duration, health.Expect
 
 // capturedTimer keeps the fire function a checker arms, so the benchmark
 // ticks the checker by hand.
-type capturedTimer struct{ fire chan func(time.Time) }
+type capturedTimer struct{ fire chan schedule.Firer }
 
-func (c capturedTimer) Every(_ time.Time, _ time.Duration, fire func(time.Time)) *schedule.Timer {
-	c.fire <- fire
-	return nil
+func (c capturedTimer) Start(_ *schedule.Timer, _ time.Time, _ time.Duration, f schedule.Firer) {
+	c.fire <- f
 }
 
 type noSaver struct{}
@@ -45,7 +44,7 @@ func (noSaver) SaveStatus(string, health.Status) {}
 func BenchmarkProbePath(b *testing.B) {
 	pool := probe.NewPool(1)
 	defer pool.Close()
-	timers := capturedTimer{fire: make(chan func(time.Time), 1)}
+	timers := capturedTimer{fire: make(chan schedule.Firer, 1)}
 	deps := &CheckerDeps{Prober: fixedProber{code: 200}, Pool: pool, Scheduler: timers,
 		Statuses: noSaver{}, Metrics: metrics.New(), Log: quietLog}
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLog }))
@@ -59,7 +58,7 @@ func BenchmarkProbePath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		before := entry.Status()
-		fire(time.Now())
+		fire.Fire(time.Now())
 		for entry.Status() == before {
 			runtime.Gosched()
 		}

@@ -286,11 +286,11 @@ type panickyTimers struct {
 	failNext atomic.Bool
 }
 
-func (p *panickyTimers) Every(first time.Time, period time.Duration, fire func(time.Time)) *schedule.Timer {
+func (p *panickyTimers) Start(t *schedule.Timer, first time.Time, period time.Duration, f schedule.Firer) {
 	if p.failNext.CompareAndSwap(true, false) {
 		panic("timer heap failure")
 	}
-	return p.Timers.Every(first, period, fire)
+	p.Timers.Start(t, first, period, f)
 }
 
 // A probe still in flight when its checker crashes must not be taken for a

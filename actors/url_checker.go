@@ -29,9 +29,10 @@ type Prober interface {
 	Probe(ctx context.Context, url string, timeout time.Duration, expect health.Expect) health.Outcome
 }
 
-// Timers starts periodic timers (schedule.Scheduler does).
+// Timers arms periodic timers (schedule.Scheduler does): t, stopped, calls
+// f.Fire at first and every period after it until t is stopped.
 type Timers interface {
-	Every(first time.Time, period time.Duration, fire func(scheduled time.Time)) *schedule.Timer
+	Start(t *schedule.Timer, first time.Time, period time.Duration, f schedule.Firer)
 }
 
 // CheckerDeps are what every URL checker shares.
@@ -65,14 +66,14 @@ var generations atomic.Uint64
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
 //
-// A checker is small (about 40 bytes): its URL, settings and status live in
-// its read-model entry, which the supervisor updates before it forwards new
-// settings.
+// A checker is small (about 40 bytes, and its run with its timer about 190):
+// its URL, settings and status live in its read-model entry, which the
+// supervisor updates before it forwards new settings.
 type URLChecker struct {
 	deps    *CheckerDeps
 	entry   *readmodel.Entry
-	timer   *schedule.Timer
-	gen     uint64 // the current run's number, from generations
+	run     *probeRun // the current run, nil when disarmed
+	gen     uint64    // the current run's number, from generations
 	tracker health.Tracker
 }
 
@@ -93,18 +94,17 @@ type checkerStatus struct {
 	event   StatusChanged
 }
 
-// newURLCheckerProps returns the props every checker shares; its mailbox is
-// the lock-free one, cheaper to allocate per actor. Its dispatcher is the
-// synchronous one: a checker's messages are handled by the goroutine that
+// newURLCheckerProps returns the props every checker shares. Its mailbox is
+// checkerMailbox: a checker's messages are handled by the goroutine that
 // sends them when the checker is idle (a probe's result by the pool worker
-// that ran the probe), instead of by a new goroutine per burst of messages.
-// A checker's handlers never block and never wait for another actor, so a
-// sender is held only for the few microseconds they take; the mailbox still
-// runs one handler at a time.
+// that ran the probe), instead of by a new goroutine per burst of messages,
+// and a result is posted without an allocation. A checker's handlers never
+// block and never wait for another actor, so a sender is held only for the
+// few microseconds they take; the mailbox still runs one handler at a time.
 func newURLCheckerProps(deps *CheckerDeps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &URLChecker{deps: deps}
-	}, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))
+	}, actor.WithMailbox(newCheckerMailbox))
 }
 
 // Receive handles attachment, probe results and settings updates.
@@ -149,17 +149,17 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 		firstWithin = interval
 	}
 	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
-	r.run = r.probe
-	c.timer = c.deps.Scheduler.Every(time.Now().Add(rand.N(firstWithin)), interval, r.tick)
+	c.run = r
+	c.deps.Scheduler.Start(&r.timer, time.Now().Add(rand.N(firstWithin)), interval, r)
 }
 
 // disarm stops the timer and abandons any probe in flight: its result will
 // carry an old generation and be dropped.
 func (c *URLChecker) disarm() {
 	c.gen = generations.Add(1)
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
+	if c.run != nil {
+		c.run.timer.Stop()
+		c.run = nil
 	}
 }
 
@@ -170,43 +170,45 @@ func (c *URLChecker) disarm() {
 // The run itself is the result message: a probe stores its outcome in the
 // run and sends the run's pointer, which allocates nothing. The run stays
 // "probing" until the checker has read the outcome, so the next probe
-// cannot overwrite it.
+// cannot overwrite it. The run holds its timer and is both the timer's
+// Firer and the pool's Runner: arming a run is one allocation.
 type probeRun struct {
+	timer   schedule.Timer
 	gen     uint64
 	probing atomic.Bool
 	self    *actor.PID
 	root    *actor.RootContext
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
-	run     func(context.Context, time.Time) // r.probe, bound once so ticks allocate nothing
-	outcome health.Outcome                   // the latest probe's; read by the checker
+	outcome health.Outcome // the latest probe's; read by the checker
 }
 
-// tick runs on the scheduler's goroutine: it must not block, and it does not
-// allocate.
-func (r *probeRun) tick(scheduled time.Time) {
+// Fire is a tick of the run's timer, on the scheduler's goroutine: it must
+// not block, and it does not allocate.
+func (r *probeRun) Fire(scheduled time.Time) {
 	if !r.probing.CompareAndSwap(false, true) {
 		r.deps.Metrics.ProbesSkipped.Inc()
 		return
 	}
-	if !r.deps.Pool.Submit(probe.Job{Run: r.run, At: scheduled}) {
+	if !r.deps.Pool.Submit(probe.Job{Runner: r, At: scheduled}) {
 		r.probing.Store(false)
 	}
 }
 
-// probe runs on a pool worker. A probe that could not start within one
+// Run probes on a pool worker. A probe that could not start within one
 // interval of its scheduled time is skipped: under overload the probe rate
 // drops instead of lag piling up. When a result is sent, the checker
 // releases the flag once it has read the outcome (results reach it in probe
 // order); otherwise the probe releases it here.
-func (r *probeRun) probe(ctx context.Context, scheduled time.Time) {
+func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 	reg := r.entry.Registration()
-	if time.Since(scheduled) > reg.Probe.Interval {
+	lag := time.Since(scheduled) // one clock read for the skip and the lag metric
+	if lag > reg.Probe.Interval {
 		r.deps.Metrics.ProbesSkipped.Inc()
 		r.probing.Store(false)
 		return
 	}
-	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, scheduled)
+	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, lag)
 	if !ok {
 		r.probing.Store(false)
 		return
@@ -215,13 +217,14 @@ func (r *probeRun) probe(ctx context.Context, scheduled time.Time) {
 	r.root.Send(r.self, r)
 }
 
-// runProbe probes on a pool worker and reports false when the pool is closing
-// (SpO₂ is shutting down). A panic in the probe becomes an "other" outcome.
-func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, scheduled time.Time) (out health.Outcome, ok bool) {
+// runProbe probes on a pool worker, lag after its scheduled time, and reports
+// false when the pool is closing (SpO₂ is shutting down). A panic in the
+// probe becomes an "other" outcome.
+func runProbe(ctx context.Context, deps *CheckerDeps, url string, s health.Settings, lag time.Duration) (out health.Outcome, ok bool) {
 	if ctx.Err() != nil {
 		return out, false
 	}
-	deps.Metrics.ScheduleLag.Observe(time.Since(scheduled).Seconds())
+	deps.Metrics.ScheduleLag.Observe(lag.Seconds())
 	defer func() {
 		if r := recover(); r != nil {
 			deps.Log.Error("probe panicked", "url", target.Mask(url), "panic", r)

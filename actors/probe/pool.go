@@ -6,15 +6,26 @@ import (
 	"time"
 )
 
-// Job is one task for the pool: Run(ctx, At) is called on a pool worker, with
-// a context that ends when the pool is closed. A Job is a value, so submitting
-// one allocates nothing (the timer goroutine submits every probe, and a
-// goroutine that does not allocate never stalls in a garbage-collection
-// assist).
+// Job is one task for the pool: Runner.Run(ctx, At) is called on a pool
+// worker, with a context that ends when the pool is closed. A Job is a value,
+// so submitting one allocates nothing (the timer goroutine submits every
+// probe, and a goroutine that does not allocate never stalls in a
+// garbage-collection assist).
 type Job struct {
-	Run func(ctx context.Context, at time.Time)
-	At  time.Time
+	Runner Runner
+	At     time.Time
 }
+
+// Runner is the work of a Job.
+type Runner interface {
+	Run(ctx context.Context, at time.Time)
+}
+
+// RunFunc adapts a function to Runner.
+type RunFunc func(ctx context.Context, at time.Time)
+
+// Run calls f.
+func (f RunFunc) Run(ctx context.Context, at time.Time) { f(ctx, at) }
 
 // Pool runs jobs on a fixed set of long-lived workers, so that concurrent
 // probes are bounded and no probe pays for starting a goroutine and growing
@@ -115,7 +126,7 @@ func (p *Pool) work() {
 		}
 		p.busy++
 		p.mu.Unlock()
-		job.Run(p.ctx, job.At)
+		job.Runner.Run(p.ctx, job.At)
 		p.mu.Lock()
 		p.busy--
 	}

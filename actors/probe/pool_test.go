@@ -17,7 +17,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Add(tc.jobs)
 		for range tc.jobs {
-			if !p.Submit(Job{Run: func(context.Context, time.Time) {
+			if !p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) {
 				n := running.Add(1)
 				for {
 					old := peak.Load()
@@ -28,7 +28,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 				running.Add(-1)
 				done.Add(1)
 				wg.Done()
-			}}) {
+			})}) {
 				t.Fatal("Submit refused on an open pool")
 			}
 		}
@@ -40,7 +40,7 @@ func TestPoolRunsEveryJobWithinItsBound(t *testing.T) {
 			t.Fatalf("%d jobs ran at once with %d workers", peak.Load(), tc.workers)
 		}
 		p.Close()
-		if p.Submit(Job{Run: func(context.Context, time.Time) {}}) {
+		if p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) {})}) {
 			t.Fatal("Submit accepted after Close")
 		}
 	}
@@ -52,16 +52,16 @@ func TestPoolCloseCancelsRunningJobsAndDropsQueuedOnes(t *testing.T) {
 	started := make(chan struct{}, 2)
 	cancelled := make(chan struct{}, 2)
 	for range 2 {
-		p.Submit(Job{Run: func(ctx context.Context, _ time.Time) {
+		p.Submit(Job{Runner: RunFunc(func(ctx context.Context, _ time.Time) {
 			started <- struct{}{}
 			<-ctx.Done() // a probe in flight ends when the pool closes
 			cancelled <- struct{}{}
-		}})
+		})})
 	}
 	<-started
 	<-started
 	ran := atomic.Bool{}
-	p.Submit(Job{Run: func(context.Context, time.Time) { ran.Store(true) }}) // queued behind two busy workers
+	p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) { ran.Store(true) })}) // queued behind two busy workers
 	if p.Busy() != 2 || p.Queued() != 1 {
 		t.Fatalf("busy %d queued %d, want 2 and 1", p.Busy(), p.Queued())
 	}
@@ -71,7 +71,7 @@ func TestPoolCloseCancelsRunningJobsAndDropsQueuedOnes(t *testing.T) {
 	if ran.Load() {
 		t.Fatal("a queued job ran after Close")
 	}
-	if p.Submit(Job{Run: func(context.Context, time.Time) {}}) {
+	if p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) {})}) {
 		t.Fatal("Submit accepted after Close")
 	}
 	p.Close() // a second Close is harmless

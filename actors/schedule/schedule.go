@@ -18,14 +18,27 @@ type Scheduler struct {
 	wake chan struct{}
 }
 
-// Timer is one periodic timer. Stop it when its owner goes away.
+// Timer is one periodic timer. Stop it when its owner goes away. The zero
+// Timer is stopped; a caller may embed one in its own struct and arm it with
+// Start, so that arming allocates nothing.
 type Timer struct {
 	s     *Scheduler
-	index int // position in the heap; -1 when stopped
+	pos   int // position in the heap plus one; 0 when stopped
 	at    time.Time
 	every time.Duration
-	fire  func(scheduled time.Time)
+	fire  Firer
 }
+
+// Firer is what a timer calls at each firing, on the scheduler's goroutine.
+type Firer interface {
+	Fire(scheduled time.Time)
+}
+
+// FireFunc adapts a function to Firer.
+type FireFunc func(scheduled time.Time)
+
+// Fire calls f.
+func (f FireFunc) Fire(scheduled time.Time) { f(scheduled) }
 
 // New returns an idle scheduler; call Run to start it.
 func New() *Scheduler {
@@ -36,7 +49,16 @@ func New() *Scheduler {
 // comes late (the process was stalled) is followed by the next period still
 // in the future: missed periods are skipped, not replayed in a burst.
 func (s *Scheduler) Every(first time.Time, period time.Duration, fire func(scheduled time.Time)) *Timer {
-	t := &Timer{s: s, at: first, every: period, fire: fire}
+	t := &Timer{}
+	s.Start(t, first, period, FireFunc(fire))
+	return t
+}
+
+// Start arms t as Every does, calling f.Fire. t must be stopped (the zero
+// Timer, or one whose Stop returned); a Timer is armed on one scheduler at a
+// time.
+func (s *Scheduler) Start(t *Timer, first time.Time, period time.Duration, f Firer) {
+	t.s, t.at, t.every, t.fire = s, first, period, f
 	s.mu.Lock()
 	heap.Push(&s.h, t)
 	earliest := s.h[0] == t
@@ -44,17 +66,19 @@ func (s *Scheduler) Every(first time.Time, period time.Duration, fire func(sched
 	if earliest {
 		s.poke()
 	}
-	return t
 }
 
 // Stop cancels the timer. It is safe to call more than once. A firing already
 // under way may still complete.
 func (t *Timer) Stop() {
 	s := t.s
+	if s == nil {
+		return // never armed
+	}
 	s.mu.Lock()
-	if t.index >= 0 {
-		heap.Remove(&s.h, t.index)
-		t.index = -1
+	if t.pos > 0 {
+		heap.Remove(&s.h, t.pos-1)
+		t.pos = 0
 	}
 	s.mu.Unlock()
 }
@@ -74,7 +98,7 @@ func (s *Scheduler) poke() {
 }
 
 type firing struct {
-	fire func(time.Time)
+	fire Firer
 	at   time.Time
 }
 
@@ -105,7 +129,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 		s.mu.Unlock()
 		for _, f := range due {
-			f.fire(f.at)
+			f.fire.Fire(f.at)
 		}
 		if len(due) > 0 {
 			continue // firing took time: look again before sleeping
@@ -126,12 +150,12 @@ func (h timerHeap) Len() int           { return len(h) }
 func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+	h[i].pos = i + 1
+	h[j].pos = j + 1
 }
 func (h *timerHeap) Push(x any) {
 	t := x.(*Timer)
-	t.index = len(*h)
+	t.pos = len(*h) + 1
 	*h = append(*h, t)
 }
 func (h *timerHeap) Pop() any {
@@ -139,6 +163,6 @@ func (h *timerHeap) Pop() any {
 	t := old[len(old)-1]
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
-	t.index = -1
+	t.pos = 0
 	return t
 }

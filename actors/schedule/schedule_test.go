@@ -125,3 +125,44 @@ func TestLateFiringSkipsMissedPeriods(t *testing.T) {
 		t.Fatalf("second firing off the grid: %v", second.Sub(first))
 	}
 }
+
+// owner embeds its timer, as a URL checker's probe run does.
+type owner struct {
+	timer Timer
+	fired chan time.Time
+}
+
+func (o *owner) Fire(at time.Time) { o.fired <- at }
+
+// A timer embedded in its owner's struct fires the owner; the zero Timer is
+// stopped, so stopping one never armed, or twice, leaves other timers be.
+func TestStartArmsAnEmbeddedTimerAndZeroTimersAreStopped(t *testing.T) {
+	s := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+
+	other := s.Every(time.Now().Add(time.Hour), time.Hour, func(time.Time) {})
+	defer other.Stop()
+	var never Timer
+	never.Stop()
+	o := &owner{fired: make(chan time.Time, 10)}
+	first := time.Now().Add(5 * time.Millisecond)
+	s.Start(&o.timer, first, 10*time.Millisecond, o)
+	if n := s.Len(); n != 2 {
+		t.Fatalf("%d timers after one Every and one Start, want 2", n)
+	}
+	select {
+	case at := <-o.fired:
+		if !at.Equal(first) {
+			t.Errorf("first firing scheduled at %v, want %v", at, first)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the embedded timer never fired")
+	}
+	o.timer.Stop()
+	o.timer.Stop()
+	if n := s.Len(); n != 1 {
+		t.Fatalf("%d timers after stopping the embedded one twice, want 1 (the other)", n)
+	}
+}
