@@ -20,12 +20,12 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/memory"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
 	"github.com/spo2/spo2/api"
-	"github.com/spo2/spo2/memory"
 	"github.com/spo2/spo2/persistence"
 	"github.com/spo2/spo2/ui"
 )
