@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // A POST /bulk body of 10,000 items went through encoding/json twice per
@@ -40,15 +41,17 @@ func splitArray(body []byte) (items []json.RawMessage, ok bool) {
 	}
 }
 
-// readBulkItem reads m, a valid JSON value, into b when it has the common
-// shape (see above); ok is false when it has not, and b is then unspecified.
+// readBulkItem reads m, a valid JSON value (an item of an array splitArray
+// accepted), into b when it has the common shape (see above); ok is false
+// when it has not, and b is then unspecified. It never reads past m, whatever
+// m holds.
 func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 	if len(m) == 0 || m[0] != '{' {
 		return b, false
 	}
 	var seen uint8
 	i := skipSpace(m, 1)
-	if m[i] == '}' {
+	if byteAt(m, i) == '}' {
 		return b, true
 	}
 	for {
@@ -56,9 +59,15 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 		if !plain {
 			return b, false
 		}
-		i = skipSpace(m, skipSpace(m, end)+1) // past the colon
+		if i = skipSpace(m, end); byteAt(m, i) != ':' {
+			return b, false
+		}
+		i = skipSpace(m, i+1)
 		end = skipValue(m, i)
 		v := m[i:end]
+		if len(v) == 0 {
+			return b, false
+		}
 		var bit uint8
 		switch key {
 		case "url":
@@ -111,12 +120,23 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 			return b, false // a repeated key
 		}
 		seen |= bit
-		i = skipSpace(m, end)
-		if m[i] == '}' {
-			return b, true
+		switch i = skipSpace(m, end); byteAt(m, i) {
+		case '}':
+			return b, skipSpace(m, i+1) == len(m)
+		case ',':
+			i = skipSpace(m, i+1)
+		default:
+			return b, false
 		}
-		i = skipSpace(m, i+1) // the comma
 	}
+}
+
+// byteAt returns b[i], or 0 past the end of b.
+func byteAt(b []byte, i int) byte {
+	if i < len(b) {
+		return b[i]
+	}
+	return 0
 }
 
 // plainString returns the text of v when v is a JSON string without escapes.
@@ -126,7 +146,7 @@ func plainString(v []byte) (string, bool) {
 }
 
 // stringAt reads the JSON string starting at b[i]; plain is false when there
-// is none or it holds an escape. end is the index past its closing quote.
+// is none, or it holds an escape or invalid UTF-8. end is the index past its closing quote.
 func stringAt(b []byte, i int) (s string, end int, plain bool) {
 	if i >= len(b) || b[i] != '"' {
 		return "", i, false
@@ -136,8 +156,8 @@ func stringAt(b []byte, i int) (s string, end int, plain bool) {
 		return "", i, false
 	}
 	text := b[i+1 : i+1+j]
-	if bytes.IndexByte(text, '\\') >= 0 {
-		return "", i, false
+	if bytes.IndexByte(text, '\\') >= 0 || !utf8.Valid(text) {
+		return "", i, false // encoding/json would replace invalid UTF-8
 	}
 	return string(text), i + j + 2, true
 }

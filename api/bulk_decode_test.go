@@ -159,3 +159,29 @@ func TestBulkItemErrors(t *testing.T) {
 		t.Errorf("answer\n%s\nwant\n%s", got, want)
 	}
 }
+
+// FuzzReadBulkItem: reading an item directly never fails on any bytes, and
+// on valid JSON it reads what encoding/json reads, or declines.
+func FuzzReadBulkItem(f *testing.F) {
+	for _, seed := range []string{
+		`{"url":"http://a/","data":{"x":1}}`, `{"url":"http://a/","interval":"5s","failure_threshold":2}`,
+		`{"url"`, `{"url":"a",`, `{"url":"a"}}`, `{"data":[}`, `{"url":"a" "data":1}`, `{}`, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := readBulkItem(b)
+		if !ok || !json.Valid(b) {
+			return
+		}
+		var want bulkItem
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("%q: read directly, but encoding/json refuses it: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n read %+v\n want %+v", b, got, want)
+		}
+	})
+}
