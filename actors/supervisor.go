@@ -189,8 +189,8 @@ func (s *Supervisor) start(ctx actor.Context) {
 func (s *Supervisor) register(ctx actor.Context, msg Register) {
 	now := time.Now().UTC()
 	results := make([]ItemResult, len(msg.Items))
-	var items []pendingItem
-	var ops []persistence.Op
+	items := make([]pendingItem, 0, len(msg.Items))
+	ops := make([]persistence.Op, 0, len(msg.Items))
 	for i, it := range msg.Items {
 		prev := s.latest[it.URL]
 		reg := &health.Registration{URL: it.URL, Data: it.Data, CreatedAt: now, UpdatedAt: now}

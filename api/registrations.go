@@ -190,8 +190,8 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		return
 	}
 	out := bulkReply{Errors: []bulkError{}}
-	var items []actors.RegisterItem
-	var indexes []int
+	items := make([]actors.RegisterItem, 0, len(raw))
+	indexes := make([]int, 0, len(raw))
 	for i, m := range raw {
 		item, err := parseBulkItem(m)
 		if berr := s.allowed(item.URL); err == nil && berr != nil {
