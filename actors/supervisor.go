@@ -189,8 +189,8 @@ func (s *Supervisor) start(ctx actor.Context) {
 func (s *Supervisor) register(ctx actor.Context, msg Register) {
 	now := time.Now().UTC()
 	results := make([]ItemResult, len(msg.Items))
-	var items []pendingItem
-	var ops []persistence.Op
+	items := make([]pendingItem, 0, len(msg.Items))
+	ops := make([]persistence.Op, 0, len(msg.Items))
 	for i, it := range msg.Items {
 		prev := s.latest[it.URL]
 		reg := &health.Registration{URL: it.URL, Data: it.Data, CreatedAt: now, UpdatedAt: now}
@@ -281,6 +281,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	}
 	now := time.Now().UTC()
 	changed := 0
+	var unchecked []*readmodel.Entry // new URLs, in order; a URL may come twice
 	for _, it := range c.items {
 		if it.unchanged {
 			c.results[it.resIdx] = ItemResult{Record: s.currentRecord(it.prev, now)}
@@ -293,16 +294,24 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 				ctx.Send(pid, UpdateSettings{})
 			}
 		} else {
-			s.spawnChecker(ctx, entry, 0)
+			unchecked = append(unchecked, entry)
 		}
 		rec := entry.Record()
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
 	}
+	// The answer goes first: the registrations are durable and readable, and
+	// a checker's first probe is at least a moment away anyway. The client's
+	// next request is parsed while the checkers are spawned.
+	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
+	for _, entry := range unchecked {
+		if _, ok := s.checkers[entry.Registration().URL]; !ok {
+			s.spawnChecker(ctx, entry, 0) // it reads the entry's latest settings
+		}
+	}
 	if changed > 0 {
 		s.cfg.Log.Info("urls registered", "count", changed)
 	}
-	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
 }
 
 // currentRecord is the record of an unchanged registration reg: its

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/spo2/spo2/actors/health"
 )
 
@@ -120,5 +122,23 @@ func TestDerivedTimeoutFollowsInterval(t *testing.T) {
 		if res.Err != nil || res.Record.Probe.Timeout != st.want {
 			t.Errorf("interval %s: timeout %s err %v, want %s", st.interval, res.Record.Probe.Timeout, res.Err, st.want)
 		}
+	}
+}
+
+// TestSameURLTwiceInOneRegisterGetsOneChecker: a URL given twice in one
+// Register gets one checker, which probes with the later item's settings.
+func TestSameURLTwiceInOneRegisterGetsOneChecker(t *testing.T) {
+	e := startEngine(t, nil, "")
+	tg := newTarget(t)
+	expect204 := health.MustParseExpect("204")
+	reply := e.register(t, RegisterItem{URL: tg.URL("/twice"), Data: json.RawMessage(`1`)},
+		RegisterItem{URL: tg.URL("/twice"), Data: json.RawMessage(`2`), Overrides: health.Overrides{Expect: &expect204}})
+	if reply.Err != nil || !reply.Results[0].Created || reply.Results[1].Created {
+		t.Fatalf("reply %+v: want the first item created, the second an update", reply)
+	}
+	// The target answers 200: unhealthy under the later item's expect=204.
+	e.waitEvent(t, "unhealthy under the later item's settings", statusOf(tg.URL("/twice"), health.Unhealthy))
+	if n := testutil.ToFloat64(e.metrics.URLCheckers); n != 1 {
+		t.Fatalf("spo2_url_checkers %v for one URL given twice", n)
 	}
 }

@@ -369,6 +369,12 @@ func TestKeepAliveFollowsDistinctHosts(t *testing.T) {
 		} else {
 			e.register(t, RegisterItem{URL: tc.url, Data: json.RawMessage(`null`)})
 		}
+		// A new URL's checker, which tells the policy, is spawned right
+		// after the answer: poll.
+		deadline := time.Now().Add(5 * time.Second)
+		for prober.KeepsAlive() != tc.keepAlive && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		if got := prober.KeepsAlive(); got != tc.keepAlive {
 			t.Fatalf("after %s remove=%v: keep-alive %v, want %v", tc.url, tc.remove, got, tc.keepAlive)
 		}

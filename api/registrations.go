@@ -169,27 +169,29 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	var raw []json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&raw); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}: "+err.Error())
-		return
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body must hold one JSON array")
-		return
-	}
-	if raw == nil {
-		writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}, not null")
-		return
+	raw, ok := splitArray(body)
+	if !ok { // not one array: encoding/json says why
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&raw); err != nil {
+			writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}: "+err.Error())
+			return
+		}
+		if dec.More() {
+			writeError(w, http.StatusBadRequest, "body must hold one JSON array")
+			return
+		}
+		if raw == nil {
+			writeError(w, http.StatusBadRequest, "body must be a JSON array of {\"url\": …, \"data\": …}, not null")
+			return
+		}
 	}
 	if len(raw) > MaxBulkItems {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d items; the limit is %d per request", len(raw), MaxBulkItems))
 		return
 	}
 	out := bulkReply{Errors: []bulkError{}}
-	var items []actors.RegisterItem
-	var indexes []int
+	items := make([]actors.RegisterItem, 0, len(raw))
+	indexes := make([]int, 0, len(raw))
 	for i, m := range raw {
 		item, err := parseBulkItem(m)
 		if berr := s.allowed(item.URL); err == nil && berr != nil {
@@ -238,15 +240,18 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 	if !utf8.Valid(m) {
 		return named(), errors.New("item is not valid UTF-8 (a raw byte such as 0xFF); JSON text must be UTF-8")
 	}
-	var b bulkItem
-	dec := json.NewDecoder(bytes.NewReader(m))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
-		if msg := err.Error(); strings.Contains(msg, "unknown field") {
-			return named(), fmt.Errorf("%s (an item knows url, data, interval, timeout, failure_threshold, success_threshold, expect)",
-				strings.TrimPrefix(msg, "json: "))
+	b, ok := readBulkItem(m)
+	if !ok { // an unusual item: encoding/json reads it, or says what is wrong
+		b = bulkItem{}
+		dec := json.NewDecoder(bytes.NewReader(m))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			if msg := err.Error(); strings.Contains(msg, "unknown field") {
+				return named(), fmt.Errorf("%s (an item knows url, data, interval, timeout, failure_threshold, success_threshold, expect)",
+					strings.TrimPrefix(msg, "json: "))
+			}
+			return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 		}
-		return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	item := actors.RegisterItem{URL: b.URL}
 	if err := checkURL(b.URL); err != nil {

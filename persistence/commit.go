@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/spo2/spo2/actors/health"
 )
 
 // Durable writes: the group committer gathers concurrent callers' operations
@@ -99,15 +97,13 @@ func (s *Store) writeGroup(group []*commit, n int) error {
 	// Encode everything first: the guard needs the size, and a large batch
 	// may reach the disk in parts while it is staged.
 	kvs := make([]keyValue, 0, n)
-	var size uint64
+	var arena []byte
 	for _, c := range group {
 		for _, op := range c.ops {
-			var err error
-			if kvs, err = encode(kvs, op); err != nil {
-				return failed(err)
-			}
+			kvs, arena = encode(kvs, arena, op)
 		}
 	}
+	var size uint64
 	for _, kv := range kvs {
 		size += uint64(len(kv.key) + len(kv.value) + entryOverhead)
 	}
@@ -152,17 +148,27 @@ type keyValue struct {
 }
 
 // encode appends op's Badger writes to kvs: a put sets r/<url>; a delete
-// removes r/, s/ and a/ of the URL.
-func encode(kvs []keyValue, op Op) ([]keyValue, error) {
+// removes r/, s/ and a/ of the URL. Keys and values of puts are carved out of
+// arena, one allocation for many registrations: append only writes past the
+// slices already handed out, so they stay valid when arena grows.
+func encode(kvs []keyValue, arena []byte, op Op) ([]keyValue, []byte) {
 	if op.Reg == nil {
 		for _, p := range []string{prefixRegistration, prefixStatus, prefixAnnounced} {
 			kvs = append(kvs, keyValue{key: []byte(p + op.URL), del: true})
 		}
-		return kvs, nil
+		return kvs, arena
 	}
-	b, err := health.MarshalJSON(op.Reg)
-	if err != nil {
-		return kvs, fmt.Errorf("encode %s: %w", op.URL, err)
+	if need := 512 + 2*len(op.URL) + len(op.Reg.Data); cap(arena)-len(arena) < need {
+		arena = make([]byte, 0, max(arenaSize, 2*need))
 	}
-	return append(kvs, keyValue{key: []byte(prefixRegistration + op.URL), value: b}), nil
+	start := len(arena)
+	arena = append(append(arena, prefixRegistration...), op.URL...)
+	key := arena[start:len(arena):len(arena)]
+	start = len(arena)
+	arena = op.Reg.AppendJSON(arena)
+	return append(kvs, keyValue{key: key, value: arena[start:len(arena):len(arena)]}), arena
 }
+
+// arenaSize is the size of one encoding arena: room for about a hundred
+// registrations.
+const arenaSize = 64 << 10

@@ -21,22 +21,30 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	} else {
 		b = append(b, r.Data...)
 	}
-	b = append(b, `,"probe":{"interval":`...)
-	b = AppendJSONString(b, r.Probe.Interval.String())
-	b = append(b, `,"timeout":`...)
-	b = AppendJSONString(b, r.Probe.Timeout.String())
-	b = append(b, `,"failure_threshold":`...)
-	b = strconv.AppendInt(b, int64(r.Probe.FailureThreshold), 10)
-	b = append(b, `,"success_threshold":`...)
-	b = strconv.AppendInt(b, int64(r.Probe.SuccessThreshold), 10)
-	b = append(b, `,"expect":`...)
-	b = AppendJSONString(b, r.Probe.Expect.String())
-	b = append(b, `},"status":`...)
+	b = append(b, `,"probe":`...)
+	b = r.Probe.appendJSON(b)
+	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)
 	b = AppendJSONTime(b, r.CreatedAt)
 	b = append(b, `,"updated_at":`...)
 	b = AppendJSONTime(b, r.UpdatedAt)
+	return append(b, '}')
+}
+
+// appendJSON appends s's JSON encoding to b, as Settings.MarshalJSON writes
+// it.
+func (s *Settings) appendJSON(b []byte) []byte {
+	b = append(b, `{"interval":`...)
+	b = AppendJSONString(b, s.Interval.String())
+	b = append(b, `,"timeout":`...)
+	b = AppendJSONString(b, s.Timeout.String())
+	b = append(b, `,"failure_threshold":`...)
+	b = strconv.AppendInt(b, int64(s.FailureThreshold), 10)
+	b = append(b, `,"success_threshold":`...)
+	b = strconv.AppendInt(b, int64(s.SuccessThreshold), 10)
+	b = append(b, `,"expect":`...)
+	b = AppendJSONString(b, s.Expect.String())
 	return append(b, '}')
 }
 

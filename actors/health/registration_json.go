@@ -17,7 +17,31 @@ type storedRegistration struct {
 // MarshalJSON writes the registration as it is stored, custom data byte for
 // byte (no HTML escaping).
 func (r Registration) MarshalJSON() ([]byte, error) {
-	return MarshalJSON(storedRegistration{registrationFields(r), r.Probe.TimeoutDerived})
+	return r.AppendJSON(nil), nil
+}
+
+// AppendJSON appends the registration as it is stored to b: the bytes
+// encoding/json writes for it with HTML escaping off, custom data (compact
+// JSON, as the API keeps it) byte for byte.
+func (r *Registration) AppendJSON(b []byte) []byte {
+	b = append(b, `{"url":`...)
+	b = AppendJSONString(b, r.URL)
+	b = append(b, `,"data":`...)
+	if len(r.Data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, r.Data...)
+	}
+	b = append(b, `,"probe":`...)
+	b = r.Probe.appendJSON(b)
+	b = append(b, `,"created_at":`...)
+	b = AppendJSONTime(b, r.CreatedAt)
+	b = append(b, `,"updated_at":`...)
+	b = AppendJSONTime(b, r.UpdatedAt)
+	if r.Probe.TimeoutDerived {
+		b = append(b, `,"timeout_derived":true`...)
+	}
+	return append(b, '}')
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, and registrations stored
