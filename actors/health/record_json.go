@@ -9,20 +9,27 @@ import (
 	"unicode/utf8"
 )
 
+// appendURLDataProbe appends `{"url":…,"data":…,"probe":{…}`, the opening
+// fields a record and a stored registration share; data is written as is
+// (compact JSON), "null" when empty.
+func appendURLDataProbe(b []byte, url string, data []byte, probe *Settings) []byte {
+	b = append(b, `{"url":`...)
+	b = AppendJSONString(b, url)
+	b = append(b, `,"data":`...)
+	if len(data) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, data...)
+	}
+	b = append(b, `,"probe":`...)
+	return probe.appendJSON(b)
+}
+
 // AppendJSON appends r's JSON encoding to b: the same bytes as encoding/json
 // with HTML escaping off, several times faster, for snapshots of 100,000
 // records.
 func (r *Record) AppendJSON(b []byte) []byte {
-	b = append(b, `{"url":`...)
-	b = AppendJSONString(b, r.URL)
-	b = append(b, `,"data":`...)
-	if len(r.Data) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, r.Data...)
-	}
-	b = append(b, `,"probe":`...)
-	b = r.Probe.appendJSON(b)
+	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)

@@ -24,16 +24,7 @@ func (r Registration) MarshalJSON() ([]byte, error) {
 // encoding/json writes for it with HTML escaping off, custom data (compact
 // JSON, as the API keeps it) byte for byte.
 func (r *Registration) AppendJSON(b []byte) []byte {
-	b = append(b, `{"url":`...)
-	b = AppendJSONString(b, r.URL)
-	b = append(b, `,"data":`...)
-	if len(r.Data) == 0 {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, r.Data...)
-	}
-	b = append(b, `,"probe":`...)
-	b = r.Probe.appendJSON(b)
+	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
 	b = append(b, `,"created_at":`...)
 	b = AppendJSONTime(b, r.CreatedAt)
 	b = append(b, `,"updated_at":`...)
