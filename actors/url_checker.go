@@ -265,7 +265,7 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()
 	if parent == nil {
-		return // a checker spawned alone (tests): nobody to tell
+		return // spawned from the root, without a supervisor: nobody to tell
 	}
 	ctx.Send(parent, checkerStatus{checker: ctx.Self(), event: StatusChanged{
 		URL: reg.URL, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
