@@ -31,11 +31,11 @@ func BuildTable(r *Results) *Table {
 		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, heap %d MiB, %.0f goroutines, %d sockets, max %0.f in flight", p.RSS>>20, int64(p.Heap)>>20, p.Goroutines, p.Sockets, p.MaxInFlight))
 		t.Add("probes skipped (tick while running)", p.Skipped, nan, "count", "", nil, "")
 		if p.Snapshot.Records > 0 {
-			t.Add(fmt.Sprintf("WS snapshot, %d records, while probing", p.Snapshot.Records), p.Snapshot.Seconds, nan, "s", "< 1 s", ptr(p.Snapshot.Seconds < 1), fmt.Sprintf("%d MiB in %d frames", p.Snapshot.Bytes>>20, p.Snapshot.Frames))
+			t.Add(fmt.Sprintf("WS snapshot, %d records, while probing", p.Snapshot.Records), p.Snapshot.Seconds, nan, "s", "< 1 s", ptr(p.Snapshot.Seconds < 1), snapshotNote(p.Snapshot))
 		}
 		if f := p.FanOut; f.Clients > 0 {
 			t.Add(fmt.Sprintf("WS fan-out: clients with all %d status events", f.Flipped), float64(f.Complete), nan, "clients", fmt.Sprintf("all %d", f.Clients), ptr(f.Complete == f.Clients), fmt.Sprintf("%d disconnected, min %d received", f.Disconnected, f.MinReceived))
-			t.Add("WS fan-out: flip → last client complete", f.DeliverySeconds, nan, "s", "", nil, fmt.Sprintf("connecting %d clients took %.1f s", f.Connected, f.ConnectSeconds))
+			t.Add("WS fan-out: flip → last client complete", f.DeliverySeconds, nan, "s", "", nil, fmt.Sprintf("connecting %d clients took %.1f s (%d with deflate)", f.Connected, f.ConnectSeconds, f.DeflateClients))
 		}
 		t.Add("SIGTERM → exit", p.ShutdownSecs, nan, "s", "< 10 s, status 0", ptr(p.ShutdownSecs < 10 && p.ShutdownError == ""), p.ShutdownError)
 	}
@@ -74,7 +74,7 @@ func BuildTable(r *Results) *Table {
 			t.Add("raw Badger, 1 synced writer", b1, nan, "txn/s", "", nil, "reference")
 		}
 		if i.Snapshot.Records > 0 || i.Snapshot.Seconds > 0 {
-			t.Add(fmt.Sprintf("WS snapshot, %d records, idle", i.Snapshot.Records), i.Snapshot.Seconds, nan, "s", "< 1 s", ptr(i.Snapshot.Seconds < 1 && i.Snapshot.Records >= i.Registered), "")
+			t.Add(fmt.Sprintf("WS snapshot, %d records, idle", i.Snapshot.Records), i.Snapshot.Seconds, nan, "s", "< 1 s", ptr(i.Snapshot.Seconds < 1 && i.Snapshot.Records >= i.Registered), snapshotNote(i.Snapshot))
 		}
 	}
 	if p := r.Probe; p != nil && p.Bulk.PerSec > 0 {
@@ -110,4 +110,21 @@ func baselineFigures(p *ProbeRun, base *BaselineRun) clientBaseline {
 		base.ClientCPUPerProbe = f.cpu
 	}
 	return f
+}
+
+// snapshotNote says how big a snapshot was decoded and on the wire.
+func snapshotNote(s SnapshotResult) string {
+	wire := "uncompressed"
+	if s.Deflate {
+		wire = "deflate"
+	}
+	return fmt.Sprintf("%s JSON in %d frames, %s on the wire (%s)", size(int64(s.Bytes)), s.Frames, size(s.WireBytes), wire)
+}
+
+// size writes n bytes in MiB, or KiB below one MiB.
+func size(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

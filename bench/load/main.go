@@ -36,6 +36,7 @@ type Config struct {
 	Puts            int           `json:"puts_per_concurrency"`
 	BulkChunk       int           `json:"bulk_chunk"`
 	WSClients       int           `json:"ws_clients"`
+	WSDeflate       bool          `json:"ws_deflate"`
 	Flip            float64       `json:"flip_share"`
 	BaselineWorkers int           `json:"baseline_workers"`
 	SatWorkers      int           `json:"saturation_workers"`
@@ -78,6 +79,7 @@ func parseFlags() Config {
 	flag.IntVar(&c.Puts, "puts", 5000, "URLs registered by PUT at 8 and again at 64 concurrent requests")
 	flag.IntVar(&c.BulkChunk, "bulk-chunk", 10000, "items per POST /bulk (at most 10,000)")
 	flag.IntVar(&c.WSClients, "ws-clients", 100, "WebSocket clients in the fan-out test")
+	flag.BoolVar(&c.WSDeflate, "ws-deflate", true, "WebSocket clients offer permessage-deflate, as browsers do (false: every frame uncompressed)")
 	flag.Float64Var(&c.Flip, "flip", 0.05, "share of fast targets flipped 200 → 503 in the fan-out test")
 	flag.IntVar(&c.BaselineWorkers, "baseline-workers", 0, "bare baseline workers (default -in-flight)")
 	flag.IntVar(&c.SatWorkers, "sat-workers", 64, "bare saturation loop workers")

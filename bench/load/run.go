@@ -18,6 +18,7 @@ import (
 	"github.com/spo2/spo2/bench/internal/proc"
 	"github.com/spo2/spo2/bench/internal/scrape"
 	"github.com/spo2/spo2/bench/internal/spo2"
+	"github.com/spo2/spo2/bench/internal/wsclient"
 	"github.com/spo2/spo2/e2e/harness"
 )
 
@@ -145,6 +146,11 @@ func (b *Bench) Run(ctx context.Context) error {
 	return nil
 }
 
+// wsOptions is how the harness's WebSocket clients dial.
+func (b *Bench) wsOptions() wsclient.Options {
+	return wsclient.Options{NoDeflate: !b.cfg.WSDeflate}
+}
+
 func (b *Bench) pick(ids []int) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
@@ -269,12 +275,12 @@ func (b *Bench) runIdle(ctx context.Context) error {
 			b.fail("idle: heap profile", err)
 		}
 	}
-	snap, err := MeasureSnapshot(ctx, s.WSAddr(), r.Registered, time.Minute)
+	snap, err := MeasureSnapshot(ctx, s.WSAddr(), b.wsOptions(), r.Registered, time.Minute)
 	if err != nil {
 		b.fail("idle: websocket snapshot", err)
 	}
 	r.Snapshot = snap
-	slog.Info("snapshot", "records", snap.Records, "seconds", snap.Seconds, "bytes", snap.Bytes, "frames", snap.Frames)
+	slog.Info("snapshot", "records", snap.Records, "seconds", snap.Seconds, "bytes", snap.Bytes, "wire_bytes", snap.WireBytes, "deflate", snap.Deflate, "frames", snap.Frames)
 	d, err := s.Stop(b.outDir)
 	r.ShutdownSecs = d.Seconds()
 	if err != nil {
@@ -409,12 +415,12 @@ func (b *Bench) runProbe(ctx context.Context) error {
 		return errors.New("probe: the farm saw no probe during the window")
 	}
 
-	snap, err := MeasureSnapshot(ctx, s.WSAddr(), r.Bulk.OK, time.Minute)
+	snap, err := MeasureSnapshot(ctx, s.WSAddr(), b.wsOptions(), r.Bulk.OK, time.Minute)
 	if err != nil {
 		b.fail("probe: websocket snapshot", err)
 	}
 	r.Snapshot = snap
-	slog.Info("snapshot while probing", "records", snap.Records, "seconds", snap.Seconds)
+	slog.Info("snapshot while probing", "records", snap.Records, "seconds", snap.Seconds, "bytes", snap.Bytes, "wire_bytes", snap.WireBytes, "deflate", snap.Deflate)
 
 	b.fanOut(ctx, s, r)
 
@@ -465,11 +471,11 @@ func (b *Bench) fanOut(ctx context.Context, s *spo2.Instance, r *ProbeRun) {
 	if cfg.Quick {
 		connectLimit = 15 * time.Second
 	}
-	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, farm.Fail503) }, connectLimit, limit)
+	r.FanOut = MeasureFanOut(ctx, s.WSAddr(), b.wsOptions(), cfg.WSClients, urls, "unhealthy", func() { b.farm.Set(ids, farm.Fail503) }, connectLimit, limit)
 	b.farm.Set(ids, farm.Fast)
 	f := r.FanOut
 	slog.Info("fan-out", "connected", f.Connected, "connect_s", f.ConnectSeconds, "complete", f.Complete, "min_received", f.MinReceived,
-		"of", f.Flipped, "disconnected", f.Disconnected, "last_delivery_s", f.DeliverySeconds, "first_error", f.FirstError)
+		"of", f.Flipped, "deflate_clients", f.DeflateClients, "disconnected", f.Disconnected, "last_delivery_s", f.DeliverySeconds, "first_error", f.FirstError)
 	if f.FirstError != "" {
 		b.fail("probe: websocket fan-out", errors.New(f.FirstError))
 	}

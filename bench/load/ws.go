@@ -17,20 +17,25 @@ type SnapshotResult struct {
 	Seconds   float64 `json:"seconds"`
 	Records   int     `json:"records"`
 	Frames    int     `json:"frames"`
-	Bytes     int     `json:"bytes"`
+	Bytes     int     `json:"bytes"`      // decoded JSON
+	WireBytes int64   `json:"wire_bytes"` // frame payloads as received
+	Deflate   bool    `json:"deflate"`    // permessage-deflate agreed
 	Expected  int     `json:"expected"`
 	FirstByte float64 `json:"first_frame_seconds"`
 }
 
-// MeasureSnapshot connects one client and times dial → synced.
-func MeasureSnapshot(ctx context.Context, addr string, expected int, limit time.Duration) (SnapshotResult, error) {
-	r := SnapshotResult{Expected: expected}
+// MeasureSnapshot connects one client (dialled with opts) and times dial →
+// synced.
+func MeasureSnapshot(ctx context.Context, addr string, opts wsclient.Options, expected int, limit time.Duration) (r SnapshotResult, err error) {
+	r = SnapshotResult{Expected: expected}
 	start := time.Now()
-	c, err := wsclient.Dial(ctx, addr)
+	c, err := opts.Dial(ctx, addr)
 	if err != nil {
 		return r, err
 	}
 	defer c.Close()
+	r.Deflate = c.Deflate()
+	defer func() { r.WireBytes = c.WireBytes() }() // on every return
 	c.SetReadDeadline(start.Add(limit))
 	first, err := c.Read()
 	if err != nil {
@@ -72,14 +77,15 @@ type FanOutResult struct {
 	MinReceived     int     `json:"min_received"`
 	Disconnected    int     `json:"disconnected"`
 	DeliverySeconds float64 `json:"last_delivery_seconds"` // flip → last client complete
+	DeflateClients  int     `json:"deflate_clients"`       // connections that agreed permessage-deflate
 	FirstError      string  `json:"first_error,omitempty"`
 }
 
-// MeasureFanOut connects clients (each reads its snapshot to the end and
+// MeasureFanOut connects clients dialled with opts (each reads its snapshot to the end and
 // then keeps reading, as a dashboard does), waits at most connectLimit for
 // them, then calls flip and waits until each connected client has seen a
 // status event with state want for every URL in flipped, or until limit.
-func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []string, want string, flip func(), connectLimit, limit time.Duration) FanOutResult {
+func MeasureFanOut(ctx context.Context, addr string, opts wsclient.Options, clients int, flipped []string, want string, flip func(), connectLimit, limit time.Duration) FanOutResult {
 	r := FanOutResult{Clients: clients, Flipped: len(flipped)}
 	index := make(map[string]int, len(flipped))
 	for i, u := range flipped {
@@ -92,6 +98,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 		connected atomic.Int64
 		complete  atomic.Int64
 		dropped   atomic.Int64
+		deflated  atomic.Int64
 		lastDone  atomic.Int64
 		flipAt    atomic.Int64 // unix ns, 0 before the flip
 		got       = make([]atomic.Int64, clients)
@@ -117,11 +124,14 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 			case <-ctx.Done():
 				return
 			}
-			c, err := wsclient.Dial(ctx, addr)
+			c, err := opts.Dial(ctx, addr)
 			if err != nil {
 				<-sem
 				fail(err)
 				return
+			}
+			if c.Deflate() {
+				deflated.Add(1)
 			}
 			mu.Lock()
 			if closing.Load() {
@@ -210,6 +220,7 @@ func MeasureFanOut(ctx context.Context, addr string, clients int, flipped []stri
 	r.Complete = int(complete.Load())
 	r.Connected = max(r.Connected, int(connected.Load()))
 	r.Disconnected = int(dropped.Load())
+	r.DeflateClients = int(deflated.Load())
 	r.DeliverySeconds = time.Duration(lastDone.Load()).Seconds()
 	r.MinReceived = len(flipped)
 	for i := range got {
