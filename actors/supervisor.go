@@ -66,12 +66,16 @@ type Supervisor struct {
 
 // RegisterItem is one URL to register or update. Data is the custom data, a
 // JSON value; nil means none given: a new URL gets null, an existing one
-// keeps its data. Overrides change its settings (see Overrides.Resolve). An
-// item that changes nothing is not written and sends no Registered event.
+// keeps its data. Overrides change its settings (see Overrides.Resolve).
+// Labels nil means none given: a new URL has none, an existing one keeps
+// its labels; an empty, non-nil Labels clears them. Labels must be valid
+// (health.Labels.Validate). An item that changes nothing is not written and
+// sends no Registered event.
 type RegisterItem struct {
 	URL       string
 	Data      json.RawMessage
 	Overrides health.Overrides
+	Labels    health.Labels
 }
 
 // Register asks to register or update items as one durable write. The reply
@@ -108,7 +112,7 @@ type RemoveReply struct {
 var ErrInvalidSettings = errors.New("invalid settings")
 
 type committed struct {
-	kind    string // "register" or "remove"
+	kind    string // "register", "remove" or "removeMatching"
 	items   []pendingItem
 	replyTo *actor.PID
 	results []ItemResult
@@ -150,6 +154,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.register(ctx, msg)
 	case Remove:
 		s.remove(ctx, msg)
+	case RemoveMatching:
+		s.removeMatching(ctx, msg)
 	case committed:
 		s.applyCommitted(ctx, msg)
 	case checkerStatus:
@@ -202,6 +208,13 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 				reg.Data = prev.Data // no data given: keep it
 			}
 		}
+		reg.Labels = it.Labels
+		if reg.Labels == nil && prev != nil {
+			reg.Labels = prev.Labels // no labels given: keep them
+		}
+		if len(reg.Labels) == 0 {
+			reg.Labels = nil
+		}
 		if reg.Data == nil {
 			reg.Data = json.RawMessage("null")
 		}
@@ -210,7 +223,8 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 			results[i].Err = fmt.Errorf("%w: %v", ErrInvalidSettings, err)
 			continue
 		}
-		if prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) {
+		if prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) &&
+			prev.Labels.Equal(reg.Labels) {
 			if e := s.cfg.Model.Get(it.URL); e != nil && e.Registration() == prev {
 				// Nothing changes and the registration is durable: nothing to
 				// write, no event, updated_at stays.
@@ -263,11 +277,18 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 				}
 			}
 		}
-		if c.kind == "remove" {
+		switch c.kind {
+		case "remove":
 			ctx.Send(c.replyTo, RemoveReply{Found: true, Err: c.err})
-		} else {
+		case "removeMatching":
+			ctx.Send(c.replyTo, RemoveMatchingReply{Err: c.err})
+		default:
 			ctx.Send(c.replyTo, RegisterReply{Err: c.err})
 		}
+		return
+	}
+	if c.kind == "removeMatching" {
+		s.applyRemoveMatching(ctx, c)
 		return
 	}
 	if c.kind == "remove" {

@@ -14,12 +14,16 @@ import (
 // Query parameters each route knows. Any other parameter, a repeated one, or
 // a query string that does not parse (a ";" separator, a bad %-escape) is a
 // 400 naming it: a typo such as intervall=5s must never be silently ignored.
+// Only the parameters in paramsRepeatable may be given more than once.
 var (
 	paramsNone     = []string{}
 	paramsURL      = []string{"url"}
-	paramsPut      = []string{"url", "interval", "timeout", "failure_threshold", "success_threshold", "expect"}
+	paramsPut      = []string{"url", "interval", "timeout", "failure_threshold", "success_threshold", "expect", "label"}
+	paramsAll      = []string{"labels"}
 	paramsWS       = []string{"token"}
 	paramsProfiles = []string{"debug", "seconds", "gc"}
+
+	paramsRepeatable = []string{"label"}
 )
 
 // checkQuery parses r's query string strictly and checks every parameter is
@@ -35,7 +39,7 @@ func checkQuery(r *http.Request, known []string) (url.Values, *badRequest) {
 		switch {
 		case !slices.Contains(known, name):
 			unknown = append(unknown, name)
-		case len(v) > 1:
+		case len(v) > 1 && !slices.Contains(paramsRepeatable, name):
 			repeated = append(repeated, name)
 		}
 	}

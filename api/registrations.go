@@ -16,6 +16,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/persistence"
 )
@@ -65,8 +66,17 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*readmodel.Entr
 	return e, true
 }
 
-// all serves GET /all: every record, sorted by URL, streamed.
+// all serves GET /all: every record, sorted by URL, streamed; with
+// labels=SELECTOR, only the records that match it.
 func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var sel health.Selector
+	if v, ok := r.URL.Query()["labels"]; ok {
+		var err error
+		if sel, err = health.ParseSelector(v[0]); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
@@ -77,10 +87,15 @@ func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteByte('[')
 	var b []byte
-	for i, ref := range refs {
-		if i > 0 {
+	first := true
+	for _, ref := range refs {
+		if sel != nil && !sel.Matches(ref.Reg.Labels) {
+			continue
+		}
+		if !first {
 			bw.WriteByte(',')
 		}
+		first = false
 		rec := ref.Record()
 		b = rec.AppendJSON(b[:0])
 		if _, err := bw.Write(b); err != nil {
@@ -106,12 +121,20 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		writeError(w, berr.code, berr.msg)
 		return
 	}
+	var labels health.Labels
+	if pairs, ok := r.URL.Query()["label"]; ok {
+		var err error
+		if labels, err = health.ParseLabels(pairs); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
 	data, berr := readData(w, r)
 	if berr != nil {
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides}})
+	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides, Labels: labels}})
 	if err != nil {
 		writeError(w, storeFailureCode(err), err.Error())
 		return
@@ -148,6 +171,42 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	default:
 		writeRawJSON(w, http.StatusOK, reply.Data)
 	}
+}
+
+// removedReply answers DELETE /all?labels=….
+type removedReply struct {
+	Removed int      `json:"removed"`
+	URLs    []string `json:"urls"`
+}
+
+// deleteAll serves DELETE /all?labels=SELECTOR: forget every URL that
+// matches, in one durable write. Without a selector it refuses.
+func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	v, ok := r.URL.Query()["labels"]
+	if !ok {
+		writeError(w, http.StatusBadRequest, "DELETE /all needs a label selector: labels=key=value[,key=value…]")
+		return
+	}
+	sel, err := health.ParseSelector(v[0])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.ask(r.Context(), actors.RemoveMatching{Selector: sel})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "removal not confirmed: "+err.Error())
+		return
+	}
+	reply := res.(actors.RemoveMatchingReply)
+	if reply.Err != nil {
+		writeError(w, storeFailureCode(reply.Err), "removal failed, nothing was removed: "+reply.Err.Error())
+		return
+	}
+	urls := reply.URLs
+	if urls == nil {
+		urls = []string{}
+	}
+	writeJSON(w, http.StatusOK, removedReply{Removed: len(urls), URLs: urls})
 }
 
 type bulkError struct {
@@ -247,8 +306,12 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
 			if msg := err.Error(); strings.Contains(msg, "unknown field") {
-				return named(), fmt.Errorf("%s (an item knows url, data, interval, timeout, failure_threshold, success_threshold, expect)",
+				return named(), fmt.Errorf("%s (an item knows url, data, labels, interval, timeout, failure_threshold, success_threshold, expect)",
 					strings.TrimPrefix(msg, "json: "))
+			}
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && strings.HasPrefix(te.Field, "labels") {
+				return named(), errors.New(`labels must be an object of strings, e.g. {"team": "search"}`)
 			}
 			return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 		}
@@ -272,6 +335,16 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 		return item, err
 	}
 	item.Overrides = o
+	if b.Labels != nil { // no "labels" field: an existing URL keeps its labels
+		l := health.Labels(*b.Labels)
+		if l == nil {
+			l = health.Labels{}
+		}
+		if err := l.Validate(); err != nil {
+			return item, err
+		}
+		item.Labels = l
+	}
 	return item, nil
 }
 

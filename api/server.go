@@ -113,7 +113,8 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodGet, "/", "get", paramsURL, s.getRoot)
 	route(http.MethodPut, "/", "put", paramsPut, s.put)
 	route(http.MethodDelete, "/", "delete", paramsURL, s.delete)
-	route(http.MethodGet, "/all", "all", paramsNone, s.all)
+	route(http.MethodGet, "/all", "all", paramsAll, s.all)
+	route(http.MethodDelete, "/all", "delete_all", paramsAll, s.deleteAll)
 	route(http.MethodGet, "/status", "status", paramsURL, s.status)
 	route(http.MethodPost, "/bulk", "bulk", paramsNone, s.bulk)
 	route(http.MethodGet, "/ws", "ws", paramsWS, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {

@@ -231,7 +231,8 @@ func parseThreshold(name, v string) (*int, error) {
 
 // bulkItem is one element of a POST /bulk array. Data is nil when the item
 // has no "data" field (an existing URL keeps its data) and "null" when it
-// says null. Thresholds must be JSON numbers.
+// says null. Thresholds must be JSON numbers. Items with labels are read by
+// encoding/json (readBulkItem declines them).
 type bulkItem struct {
 	URL              string           `json:"url"`
 	Data             json.RawMessage  `json:"data"`
@@ -240,6 +241,8 @@ type bulkItem struct {
 	FailureThreshold *json.RawMessage `json:"failure_threshold"`
 	SuccessThreshold *json.RawMessage `json:"success_threshold"`
 	Expect           *string          `json:"expect"`
+	// Labels is nil without a "labels" field (keep the URL's labels).
+	Labels *map[string]string `json:"labels"`
 }
 
 // overrides converts the item's optional settings, reporting the first bad one.

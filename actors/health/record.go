@@ -39,6 +39,7 @@ type Registration struct {
 	URL       string          `json:"url"`
 	Data      json.RawMessage `json:"data"`
 	Probe     Settings        `json:"probe"`
+	Labels    Labels          `json:"labels,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 }
@@ -49,6 +50,7 @@ type Record struct {
 	URL       string          `json:"url"`
 	Data      json.RawMessage `json:"data"`
 	Probe     Settings        `json:"probe"`
+	Labels    Labels          `json:"labels"`
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
@@ -56,6 +58,6 @@ type Record struct {
 
 // NewRecord joins a registration and a status.
 func NewRecord(r *Registration, s *Status) Record {
-	return Record{URL: r.URL, Data: r.Data, Probe: r.Probe, Status: *s,
+	return Record{URL: r.URL, Data: r.Data, Probe: r.Probe, Labels: r.Labels, Status: *s,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

@@ -30,6 +30,8 @@ func appendURLDataProbe(b []byte, url string, data []byte, probe *Settings) []by
 // records.
 func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
+	b = append(b, `,"labels":`...)
+	b = r.Labels.appendJSON(b)
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)

@@ -36,6 +36,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 				LatencyMS: float64(rand.IntN(1e6)) / 1000, Since: local},
 			CreatedAt: at, UpdatedAt: local,
 		}
+		if i%3 != 0 {
+			r.Labels = Labels{"team": pick(), "tier": pick()}
+		}
 		if i%2 == 0 {
 			r.Status.CheckedAt = &checked
 		}

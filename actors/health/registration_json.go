@@ -2,7 +2,9 @@ package health
 
 import "encoding/json"
 
-// registrationFields is Registration without its JSON methods.
+// registrationFields is Registration without its JSON methods. Labels are
+// stored only when there are some; a registration stored before labels
+// existed reads as having none.
 type registrationFields Registration
 
 // storedRegistration is the JSON form of a Registration: its fields, plus
@@ -25,6 +27,10 @@ func (r Registration) MarshalJSON() ([]byte, error) {
 // JSON, as the API keeps it) byte for byte.
 func (r *Registration) AppendJSON(b []byte) []byte {
 	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
+	if len(r.Labels) > 0 {
+		b = append(b, `,"labels":`...)
+		b = r.Labels.appendJSON(b)
+	}
 	b = append(b, `,"created_at":`...)
 	b = AppendJSONTime(b, r.CreatedAt)
 	b = append(b, `,"updated_at":`...)

@@ -24,6 +24,7 @@ func TestRegistrationAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{"no data", Registration{URL: "http://127.0.0.1:9/h", Probe: settings, CreatedAt: at, UpdatedAt: local}},
 		{"derived timeout", Registration{URL: "http://h/a?b=1&c=<2>", Data: json.RawMessage(`"x<&>y"`), Probe: derived, CreatedAt: local, UpdatedAt: at}},
 		{"odd url", Registration{URL: "http://h/quo\"te\\tab\t\u2028bad\xff", Data: json.RawMessage(`null`), Probe: settings}},
+		{"labels", Registration{URL: "http://h/l", Probe: settings, Labels: Labels{"tier": "gold <&>", "team": "sé\"arch", "a.b-c_d": ""}, CreatedAt: at, UpdatedAt: at}},
 		{"nested data", Registration{URL: "https://h", Data: json.RawMessage(`[1,2.5,{"k":[null,true]},"é"]`), Probe: derived, CreatedAt: at, UpdatedAt: at}},
 	}
 	for _, tt := range tests {
@@ -40,7 +41,7 @@ func TestRegistrationAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(want, &back); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if back.URL != tt.reg.URL && tt.name != "odd url" || !back.Probe.Equal(tt.reg.Probe) {
+		if back.URL != tt.reg.URL && tt.name != "odd url" || !back.Probe.Equal(tt.reg.Probe) || !back.Labels.Equal(tt.reg.Labels) {
 			t.Errorf("%s: read back %+v", tt.name, back)
 		}
 	}

@@ -287,7 +287,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown nested route", "PUT", "/api/v2/urls", nil, 404},
 		{"POST /all", "POST", "/all", nil, 405},
 		{"PATCH /", "PATCH", q("/", existing), []byte(`{}`), 405},
-		{"DELETE /all", "DELETE", "/all", nil, 405},
+		{"DELETE /all without a label selector", "DELETE", "/all", nil, 400},
 		{"GET /bulk", "GET", "/bulk", nil, 405},
 		{"bulk not an array", "POST", "/bulk", []byte(`{"url":"http://127.0.0.1:9/x"}`), 400},
 		{"bulk not JSON", "POST", "/bulk", []byte(`[{"url":`), 400},

@@ -29,12 +29,13 @@ type Status struct {
 // Record is one registration with its status, as GET /status, GET /all and
 // the WebSocket's snapshot and registered events carry it.
 type Record struct {
-	URL       string          `json:"url"`
-	Data      json.RawMessage `json:"data"`
-	Probe     ProbeSettings   `json:"probe"`
-	Status    Status          `json:"status"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	URL       string            `json:"url"`
+	Data      json.RawMessage   `json:"data"`
+	Probe     ProbeSettings     `json:"probe"`
+	Labels    map[string]string `json:"labels"`
+	Status    Status            `json:"status"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
 }
 
 // Event is any WebSocket event; which fields are set depends on Type.
