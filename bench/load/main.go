@@ -10,13 +10,13 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spo2/spo2/bench/internal/spo2"
 )
 
 // Config is every knob of a run.
@@ -50,20 +50,9 @@ type Config struct {
 	Profile         bool          `json:"profile"`
 }
 
-type envFlag []string
-
-func (e *envFlag) String() string { return strings.Join(*e, ",") }
-func (e *envFlag) Set(v string) error {
-	if !strings.Contains(v, "=") {
-		return fmt.Errorf("want KEY=VALUE, got %q", v)
-	}
-	*e = append(*e, v)
-	return nil
-}
-
 func parseFlags() Config {
 	var c Config
-	var env envFlag
+	var env spo2.EnvFlag
 	flag.BoolVar(&c.Quick, "quick", false, "CI smoke test: small and short (under a minute); overrides sizes and durations not given explicitly")
 	flag.IntVar(&c.URLs, "urls", 100000, "registered URLs")
 	flag.DurationVar(&c.Interval, "interval", 10*time.Second, "probe interval (PROBE_INTERVAL)")

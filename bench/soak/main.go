@@ -24,6 +24,7 @@ import (
 
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/proc"
+	"github.com/spo2/spo2/bench/internal/spo2"
 	"github.com/spo2/spo2/e2e/harness"
 )
 
@@ -59,20 +60,9 @@ func (c Config) warmup() time.Duration {
 	return max(c.HealthyInterval, c.HostileInterval) + 5*time.Second
 }
 
-type envFlag []string
-
-func (e *envFlag) String() string { return strings.Join(*e, ",") }
-func (e *envFlag) Set(v string) error {
-	if !strings.Contains(v, "=") {
-		return fmt.Errorf("want KEY=VALUE, got %q", v)
-	}
-	*e = append(*e, v)
-	return nil
-}
-
 func parseFlags() Config {
 	var c Config
-	var env envFlag
+	var env spo2.EnvFlag
 	flag.BoolVar(&c.Quick, "quick", false, "try it: 2,000 healthy URLs at 2s, 200 per hostile kind, 30 s per run; overrides sizes and durations not given explicitly")
 	flag.DurationVar(&c.Duration, "duration", 5*time.Minute, "measured period of each run (baseline and hostile)")
 	flag.DurationVar(&c.Warmup, "warmup", 0, "wait between registering and measuring (default: the longer interval + 5s)")
