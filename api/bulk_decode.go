@@ -173,24 +173,19 @@ func skipSpace(b []byte, i int) int {
 
 // skipValue returns the index past the valid JSON value starting at b[i].
 func skipValue(b []byte, i int) int {
-	depth, inString, escaped := 0, false, false
+	depth := 0
+	var sc jsonStrings
 	for ; i < len(b); i++ {
 		c := b[i]
+		wasString := sc.inString
+		if sc.step(c) {
+			continue // inside a string
+		}
 		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				if depth == 0 {
-					return i + 1
-				}
+		case wasString: // c closed a string
+			if depth == 0 {
+				return i + 1
 			}
-		case c == '"':
-			inString = true
 		case c == '[' || c == '{':
 			depth++
 		case c == ']' || c == '}':
@@ -205,4 +200,28 @@ func skipValue(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// jsonStrings follows a JSON text byte by byte and tells which bytes belong
+// to a string, so that brackets and commas inside strings are not taken for
+// structure.
+type jsonStrings struct {
+	inString, escaped bool
+}
+
+// step takes the next byte and reports whether it is part of a string: its
+// opening quote and everything up to, not including, its closing quote.
+func (s *jsonStrings) step(c byte) bool {
+	switch {
+	case s.escaped:
+		s.escaped = false
+	case s.inString && c == '\\':
+		s.escaped = true
+	case s.inString && c == '"':
+		s.inString = false
+		return false
+	case !s.inString && c == '"':
+		s.inString = true
+	}
+	return s.inString
 }

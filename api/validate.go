@@ -144,25 +144,18 @@ func compactJSON(b []byte) (json.RawMessage, *badRequest) {
 // deeper reports whether the JSON text b nests arrays and objects more than
 // limit levels deep. Brackets inside strings do not count.
 func deeper(b []byte, limit int) bool {
-	depth, inString, escaped := 0, false, false
+	depth := 0
+	var sc jsonStrings
 	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
+		if sc.step(c) {
+			continue
+		}
+		switch c {
+		case '[', '{':
 			if depth++; depth > limit {
 				return true
 			}
-		case c == ']' || c == '}':
+		case ']', '}':
 			depth--
 		}
 	}
