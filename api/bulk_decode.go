@@ -80,25 +80,19 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 			b.Data = json.RawMessage(v)
 		case "interval":
 			bit = 4
-			s, ok := plainString(v)
-			if !ok {
+			if b.Interval, ok = plainStringPtr(v); !ok {
 				return b, false
 			}
-			b.Interval = &s
 		case "timeout":
 			bit = 8
-			s, ok := plainString(v)
-			if !ok {
+			if b.Timeout, ok = plainStringPtr(v); !ok {
 				return b, false
 			}
-			b.Timeout = &s
 		case "expect":
 			bit = 16
-			s, ok := plainString(v)
-			if !ok {
+			if b.Expect, ok = plainStringPtr(v); !ok {
 				return b, false
 			}
-			b.Expect = &s
 		case "failure_threshold":
 			bit = 32
 			if v[0] == 'n' { // null
@@ -137,6 +131,15 @@ func byteAt(b []byte, i int) byte {
 		return b[i]
 	}
 	return 0
+}
+
+// plainStringPtr is plainString for an optional field.
+func plainStringPtr(v []byte) (*string, bool) {
+	s, ok := plainString(v)
+	if !ok {
+		return nil, false
+	}
+	return &s, true
 }
 
 // plainString returns the text of v when v is a JSON string without escapes.
