@@ -83,13 +83,7 @@ func parseFlags() Config {
 	flag.Parse()
 	c.Env = env
 	if c.Quick {
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		def := func(name string, apply func()) {
-			if !set[name] {
-				apply()
-			}
-		}
+		def := spo2.UnlessGiven()
 		def("urls", func() { c.URLs = 2000 })
 		def("interval", func() { c.Interval = time.Second })
 		def("timeout", func() { c.Timeout = 500 * time.Millisecond })

@@ -82,13 +82,7 @@ func parseFlags() Config {
 	flag.Parse()
 	c.Env = env
 	if c.Quick {
-		set := map[string]bool{}
-		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		def := func(name string, apply func()) {
-			if !set[name] {
-				apply()
-			}
-		}
+		def := spo2.UnlessGiven()
 		def("duration", func() { c.Duration = 30 * time.Second })
 		def("sample", func() { c.Sample = 2 * time.Second })
 		def("healthy", func() { c.Healthy = 2000 })

@@ -1,6 +1,7 @@
 package spo2
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 )
@@ -19,4 +20,17 @@ func (e *EnvFlag) Set(v string) error {
 	}
 	*e = append(*e, v)
 	return nil
+}
+
+// UnlessGiven returns a function that runs apply only when the command line
+// did not set the flag name: a mode such as -quick changes defaults, never
+// what the user asked for. Call it after flag.Parse.
+func UnlessGiven() func(name string, apply func()) {
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return func(name string, apply func()) {
+		if !given[name] {
+			apply()
+		}
+	}
 }
