@@ -2,7 +2,10 @@
 // how to show it without its secrets, and whether it may be probed at all.
 package target
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Secret is what replaces a secret in a shown URL.
 const Secret = "****"
@@ -15,9 +18,20 @@ var secretParams = map[string]bool{
 	"api_key": true, "apikey": true, "key": true, "sig": true, "signature": true,
 }
 
+// isSecretParam reports whether a raw (possibly percent-encoded) query
+// parameter name names a secret: "pass%77ord" is "password" to the target.
+func isSecretParam(raw string) bool {
+	if secretParams[strings.ToLower(raw)] {
+		return true
+	}
+	name, err := url.QueryUnescape(raw)
+	return err == nil && secretParams[strings.ToLower(name)]
+}
+
 // Mask returns raw with the password of its user information replaced by
 // "****" (user:****@host) and the values of secret-looking query parameters
-// (password, token, secret, key, …) masked the same way. Everything else is
+// (password, token, secret, key, …, also when their names are
+// percent-encoded) masked the same way. Everything else is
 // kept byte for byte, so the operator recognises the URL. It works on the raw
 // text, so it also masks URLs that net/url refuses to parse.
 func Mask(raw string) string {
@@ -51,7 +65,7 @@ func Mask(raw string) string {
 	pairs := strings.Split(s[q+1:frag], "&")
 	for i, p := range pairs {
 		name, _, hasValue := strings.Cut(p, "=")
-		if hasValue && secretParams[strings.ToLower(name)] {
+		if hasValue && isSecretParam(name) {
 			pairs[i] = name + "=" + Secret
 		}
 	}

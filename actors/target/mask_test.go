@@ -13,6 +13,8 @@ func TestMask(t *testing.T) {
 		{"http://u:p@host?token=abc&x=1#frag", "http://u:****@host?token=****&x=1#frag"},
 		{"http://host/h?Password=x&api_key=y&keep=z", "http://host/h?Password=****&api_key=****&keep=z"},
 		{"http://host/h?token", "http://host/h?token"},
+		{"http://host/h?pass%77ord=x&%74oken=y&a%ZZ=z", "http://host/h?pass%77ord=****&%74oken=****&a%ZZ=z"},
+		{"http://host/h?api%5Fkey=x", "http://host/h?api%5Fkey=****"},
 		{"not a url", "not a url"},
 		{"http://u:p@[::1]:80/", "http://u:****@[::1]:80/"},
 	}
