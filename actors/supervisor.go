@@ -361,15 +361,15 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 			continue
 		}
 		entry := s.cfg.Model.Put(it.reg, initialStatus(it.reg, now))
+		pid, ok := s.checkers[it.url]
+		if !ok {
+			unchecked = append(unchecked, entry)
+		}
 		if it.renewal {
 			c.results[it.resIdx] = ItemResult{Record: entry.Record()}
 			continue
 		}
 		changed++
-		pid, ok := s.checkers[it.url]
-		if !ok {
-			unchecked = append(unchecked, entry)
-		}
 		pausedFrom, resumed := s.pauseOrResume(entry, now)
 		switch {
 		case !ok:

@@ -62,6 +62,10 @@ var generations atomic.Uint64
 // every probe; each state change is also saved and sent to the parent
 // (the supervisor) as a StatusChanged event.
 //
+// A paused URL's checker has no timer: it probes nothing, and drops the
+// result of a probe that was under way when the pause came. Resumed, it
+// probes at once.
+//
 // A checker learns its URL from its first message, attach. A restarted
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
