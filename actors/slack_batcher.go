@@ -146,6 +146,10 @@ func (a *slackBatcher) stop() {
 // onStatus decides whether a state change is announced, and how: absorbed by
 // an open mass failure, or queued in the current window.
 func (a *slackBatcher) onStatus(e StatusChanged) {
+	if e.State == health.Paused {
+		a.onPaused(e)
+		return
+	}
 	if e.State != health.Healthy && !e.State.Failing() {
 		return
 	}
@@ -185,6 +189,17 @@ func (a *slackBatcher) onStatus(e StatusChanged) {
 	if n := a.backlog.Push(e.URL, ev, a.window.ID()); n > 0 {
 		a.foldedToLog += n
 		a.metrics.SlackFolded.Add(float64(n))
+	}
+}
+
+// onPaused takes a paused URL out of the failure counts: pausing is not a
+// Slack event, and a paused URL is not failing. Its last announced state
+// stays, so that after a resume only a verdict that differs from it is
+// announced.
+func (a *slackBatcher) onPaused(e StatusChanged) {
+	a.window.Forget(e.URL)
+	if inc := a.incident; inc != nil && inc.Has(e.URL) {
+		inc.Absorb(slack.Event{URL: e.URL, State: health.Paused, At: e.At}, time.Now())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/lease"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/target"
@@ -62,6 +63,11 @@ type Supervisor struct {
 	self     actor.Context
 	props    *actor.Props // shared by every checker
 	previous *Supervisor  // the incarnation before a restart, if any
+	// leases holds the deadline of every leased registration in latest;
+	// leaseTimer wakes the supervisor (leaseTick) at the earliest, leaseAt.
+	leases     lease.Heap
+	leaseTimer *time.Timer
+	leaseAt    time.Time
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data, a
@@ -71,11 +77,20 @@ type Supervisor struct {
 // its labels; an empty, non-nil Labels clears them. Labels must be valid
 // (health.Labels.Validate). An item that changes nothing is not written and
 // sends no Registered event.
+//
+// TTL nil keeps the URL's lease (a new URL has none); 0 clears it; any
+// other value (health.CheckTTL must accept it) is the lease's new length.
+// Every item for a leased URL renews its lease (expires_at = now + ttl) and
+// is written, even when nothing else changes; a renewal alone keeps
+// updated_at and sends no Registered event. Pause nil keeps the URL paused
+// or running (a new URL runs).
 type RegisterItem struct {
 	URL       string
 	Data      json.RawMessage
 	Overrides health.Overrides
 	Labels    health.Labels
+	TTL       *time.Duration
+	Pause     *bool
 }
 
 // Register asks to register or update items as one durable write. The reply
@@ -112,7 +127,7 @@ type RemoveReply struct {
 var ErrInvalidSettings = errors.New("invalid settings")
 
 type committed struct {
-	kind    string // "register", "remove" or "removeMatching"
+	kind    string // "register", "remove", "removeMatching" or "expire"
 	items   []pendingItem
 	replyTo *actor.PID
 	results []ItemResult
@@ -128,7 +143,10 @@ type pendingItem struct {
 	// prev: it is answered with prev's record and neither written nor
 	// announced.
 	unchanged bool
-	resIdx    int
+	// renewal marks a register item that only renews prev's lease: written,
+	// not announced.
+	renewal bool
+	resIdx  int
 }
 
 // NewSupervisorProps returns the props of the supervisor actor. The
@@ -159,11 +177,15 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	case committed:
 		s.applyCommitted(ctx, msg)
 	case checkerStatus:
-		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) {
+		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) && !s.pausedSince(msg) {
 			ctx.Send(s.cfg.Broadcaster, msg.event)
 		}
+	case leaseTick:
+		s.expireDue(ctx)
 	case Ready:
 		ctx.Respond(len(s.latest))
+	case *actor.Stopping:
+		s.stopLeaseTimer()
 	}
 }
 
@@ -178,18 +200,28 @@ func (s *Supervisor) start(ctx actor.Context) {
 		return
 	}
 	now := time.Now()
+	pastDue := 0
 	for i := range s.cfg.Loaded {
 		l := &s.cfg.Loaded[i]
 		reg := l.Reg
-		st := l.Status
-		if st == nil {
-			st = &health.Status{State: health.Pending, Since: now}
-		}
+		st := loadedStatus(&reg, l.Status, now)
 		s.latest[reg.URL] = &reg
-		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
+		entry := s.cfg.Model.Put(&reg, st)
+		if reg.Leased() {
+			s.leases.Set(reg.URL, reg.ExpiresAt)
+			if !reg.ExpiresAt.After(now) {
+				pastDue++
+				continue // expires at once: no checker to start and stop
+			}
+		}
+		s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
-	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))
+	s.cfg.Log.Info("supervisor started", "urls", len(s.latest), "leases", s.leases.Len())
+	if pastDue > 0 {
+		s.cfg.Log.Info("leases expired while SpO₂ was down; removing them now", "count", pastDue)
+	}
+	s.armLeases()
 }
 
 func (s *Supervisor) register(ctx actor.Context, msg Register) {
@@ -215,6 +247,7 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 		if len(reg.Labels) == 0 {
 			reg.Labels = nil
 		}
+		leaseAndPause(reg, prev, it, now)
 		if reg.Data == nil {
 			reg.Data = json.RawMessage("null")
 		}
@@ -223,8 +256,13 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 			results[i].Err = fmt.Errorf("%w: %v", ErrInvalidSettings, err)
 			continue
 		}
-		if prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) &&
-			prev.Labels.Equal(reg.Labels) {
+		same := prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) &&
+			prev.Labels.Equal(reg.Labels) && prev.Paused == reg.Paused && prev.TTL == reg.TTL
+		renewal := same && reg.Leased()
+		if renewal {
+			reg.UpdatedAt = prev.UpdatedAt // a renewal alone is written, not an update
+		}
+		if same && !renewal {
 			if e := s.cfg.Model.Get(it.URL); e != nil && e.Registration() == prev {
 				// Nothing changes and the registration is durable: nothing to
 				// write, no event, updated_at stays.
@@ -233,9 +271,11 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 			}
 		}
 		s.latest[it.URL] = reg
-		items = append(items, pendingItem{reg: reg, prev: prev, url: it.URL, created: prev == nil, resIdx: i})
+		s.setLease(reg)
+		items = append(items, pendingItem{reg: reg, prev: prev, url: it.URL, created: prev == nil, renewal: renewal, resIdx: i})
 		ops = append(ops, persistence.Op{URL: it.URL, Reg: reg})
 	}
+	s.armLeases()
 	s.submit(ctx, committed{kind: "register", items: items, replyTo: ctx.Sender(), results: results}, ops)
 }
 
@@ -246,6 +286,7 @@ func (s *Supervisor) remove(ctx actor.Context, msg Remove) {
 		return
 	}
 	delete(s.latest, msg.URL)
+	s.leases.Clear(msg.URL)
 	s.submit(ctx, committed{kind: "remove", items: []pendingItem{{prev: prev, url: msg.URL}}, replyTo: ctx.Sender()},
 		[]persistence.Op{{URL: msg.URL}})
 }
@@ -272,11 +313,18 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 			if cur := s.latest[it.url]; cur == it.reg && !it.unchanged {
 				if it.prev == nil {
 					delete(s.latest, it.url)
+					s.leases.Clear(it.url)
 				} else {
 					s.latest[it.url] = it.prev
+					s.setLease(it.prev)
 				}
 			}
 		}
+		if c.kind == "expire" {
+			s.expiryFailed(c)
+			return
+		}
+		s.armLeases()
 		switch c.kind {
 		case "remove":
 			ctx.Send(c.replyTo, RemoveReply{Found: true, Err: c.err})
@@ -287,8 +335,12 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		}
 		return
 	}
-	if c.kind == "removeMatching" {
+	switch c.kind {
+	case "removeMatching":
 		s.applyRemoveMatching(ctx, c)
+		return
+	case "expire":
+		s.applyExpired(ctx, c)
 		return
 	}
 	if c.kind == "remove" {
@@ -308,18 +360,32 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 			c.results[it.resIdx] = ItemResult{Record: s.currentRecord(it.prev, now)}
 			continue
 		}
-		changed++
-		entry := s.cfg.Model.Put(it.reg, &health.Status{State: health.Pending, Since: now})
-		if pid, ok := s.checkers[it.url]; ok {
-			if it.prev != nil && !it.prev.Probe.SameSchedule(it.reg.Probe) {
-				ctx.Send(pid, UpdateSettings{})
-			}
-		} else {
+		entry := s.cfg.Model.Put(it.reg, initialStatus(it.reg, now))
+		pid, ok := s.checkers[it.url]
+		if !ok {
 			unchecked = append(unchecked, entry)
+		}
+		if it.renewal {
+			c.results[it.resIdx] = ItemResult{Record: entry.Record()}
+			continue
+		}
+		changed++
+		pausedFrom, resumed := s.pauseOrResume(entry, now)
+		switch {
+		case !ok:
+		case pausedFrom != nil: // UpdateSettings disarms a paused URL's checker
+			ctx.Send(pid, UpdateSettings{})
+		case resumed:
+			ctx.Send(pid, resume{})
+		case it.prev != nil && !it.prev.Probe.SameSchedule(it.reg.Probe):
+			ctx.Send(pid, UpdateSettings{})
 		}
 		rec := entry.Record()
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
+		if pausedFrom != nil {
+			s.announcePause(ctx, it.url, pausedFrom, &rec.Status)
+		}
 	}
 	// The answer goes first: the registrations are durable and readable, and
 	// a checker's first probe is at least a moment away anyway. The client's
@@ -354,6 +420,11 @@ type Ready struct{}
 func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	s.previous = nil
 	s.latest = prev.latest
+	prev.stopLeaseTimer()
+	for _, reg := range s.latest {
+		s.setLease(reg)
+	}
+	s.armLeases()
 	s.cfg.Metrics.URLCheckers.Set(0) // protoactor stopped the predecessor's checkers
 	if p := s.cfg.KeepAlive; p != nil {
 		for u := range prev.checkers {

@@ -43,6 +43,7 @@ func (s *Supervisor) removeMatching(ctx actor.Context, msg RemoveMatching) {
 	})
 	for _, it := range items {
 		delete(s.latest, it.url)
+		s.leases.Clear(it.url)
 		ops = append(ops, persistence.Op{URL: it.url})
 	}
 	s.submit(ctx, committed{kind: "removeMatching", items: items, replyTo: ctx.Sender()}, ops)

@@ -43,7 +43,7 @@ type engine struct {
 // inject a prober, timers, a status saver or a keep-alive policy.
 type engineOption func(*SupervisorConfig)
 
-func startEngine(t *testing.T, loaded []persistence.Loaded, dir string, opts ...engineOption) *engine {
+func startEngine(t testing.TB, loaded []persistence.Loaded, dir string, opts ...engineOption) *engine {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()

@@ -62,6 +62,10 @@ var generations atomic.Uint64
 // every probe; each state change is also saved and sent to the parent
 // (the supervisor) as a StatusChanged event.
 //
+// A paused URL's checker has no timer: it probes nothing, and drops the
+// result of a probe that was under way when the pause came. Resumed, it
+// probes at once.
+//
 // A checker learns its URL from its first message, attach. A restarted
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
@@ -86,7 +90,12 @@ type attach struct {
 
 // UpdateSettings tells a checker that its settings (in its read-model entry)
 // changed: it re-arms its timer and drops the result of any probe in flight.
+// A paused URL's checker only disarms: it probes nothing until resumed.
 type UpdateSettings struct{}
+
+// resume tells the checker of a URL no longer paused to probe at once; the
+// first verdict sets its state at once.
+type resume struct{}
 
 // checkerStatus carries a state change from a checker to its supervisor.
 type checkerStatus struct {
@@ -122,7 +131,9 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 	case attach:
 		c.entry = msg.entry
 		c.tracker = health.Tracker{}
-		c.arm(ctx, msg.firstWithin)
+		if !c.entry.Registration().Paused {
+			c.arm(ctx, msg.firstWithin)
+		}
 	case *probeRun: // a probe's result
 		outcome := msg.outcome
 		msg.probing.Store(false)
@@ -133,7 +144,13 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 		c.observe(ctx, outcome)
 	case UpdateSettings:
 		c.disarm()
-		c.arm(ctx, 0)
+		if !c.entry.Registration().Paused {
+			c.arm(ctx, 0)
+		}
+	case resume:
+		c.disarm()
+		c.tracker = health.Tracker{}
+		c.armAt(ctx, time.Now())
 	case *actor.Restarting, *actor.Stopping:
 		c.disarm()
 	}
@@ -143,14 +160,19 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 // point within firstWithin (the interval when 0), so that many checkers
 // started together spread out.
 func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
-	c.gen = generations.Add(1)
 	interval := c.entry.Registration().Probe.Interval
 	if firstWithin <= 0 || firstWithin > interval {
 		firstWithin = interval
 	}
+	c.armAt(ctx, time.Now().Add(rand.N(firstWithin)))
+}
+
+// armAt starts a new generation with a timer whose first tick is at first.
+func (c *URLChecker) armAt(ctx actor.Context, first time.Time) {
+	c.gen = generations.Add(1)
 	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
 	c.run = r
-	c.deps.Scheduler.Start(&r.timer, time.Now().Add(rand.N(firstWithin)), interval, r)
+	c.deps.Scheduler.Start(&r.timer, first, c.entry.Registration().Probe.Interval, r)
 }
 
 // disarm stops the timer and abandons any probe in flight: its result will
@@ -202,6 +224,10 @@ func (r *probeRun) Fire(scheduled time.Time) {
 // order); otherwise the probe releases it here.
 func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 	reg := r.entry.Registration()
+	if reg.Paused { // paused since the tick: its checker is about to disarm
+		r.probing.Store(false)
+		return
+	}
 	lag := time.Since(scheduled) // one clock read for the skip and the lag metric
 	if lag > reg.Probe.Interval {
 		r.deps.Metrics.ProbesSkipped.Inc()
@@ -252,9 +278,19 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	m.ProbeOutcome(outcome).Inc()
 	m.ProbeLatency.Observe(o.Latency.Seconds())
 
-	reg, before := c.entry.Registration(), c.entry.Status()
+	// The status first: the supervisor pauses a URL by storing its
+	// registration, then its paused status.
+	before := c.entry.Status()
+	reg := c.entry.Registration()
+	if reg.Paused { // paused while the probe ran: its result means nothing now
+		m.ProbeResultsDropped.Inc()
+		return
+	}
 	st, changed := c.tracker.Next(before, o, reg.Probe.FailureThreshold, reg.Probe.SuccessThreshold)
-	c.entry.SetStatus(st)
+	if !c.entry.CompareAndSwapStatus(before, st) { // the supervisor paused the URL meanwhile
+		m.ProbeResultsDropped.Inc()
+		return
+	}
 	if !changed {
 		return
 	}

@@ -49,7 +49,7 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 	if len(m) == 0 || m[0] != '{' {
 		return b, false
 	}
-	var seen uint8
+	var seen uint16
 	i := skipSpace(m, 1)
 	if byteAt(m, i) == '}' {
 		return b, true
@@ -68,7 +68,7 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 		if len(v) == 0 {
 			return b, false
 		}
-		var bit uint8
+		var bit uint16
 		switch key {
 		case "url":
 			bit = 1
@@ -107,6 +107,21 @@ func readBulkItem(m json.RawMessage) (b bulkItem, ok bool) {
 			}
 			raw := json.RawMessage(v)
 			b.SuccessThreshold = &raw
+		case "ttl":
+			bit = 128
+			if b.TTL, ok = plainStringPtr(v); !ok {
+				return b, false
+			}
+		case "pause":
+			bit = 256
+			switch string(v) {
+			case "true":
+				b.Pause = new(true)
+			case "false":
+				b.Pause = new(false)
+			default: // null, or not a boolean
+				return b, false
+			}
 		default:
 			return b, false
 		}

@@ -27,6 +27,14 @@ func TestReadBulkItemAgreesWithEncodingJSON(t *testing.T) {
 		{`{"url":"http://h/","data":{"u\"rl":"}{]["}}`, true},
 		{`{"url":"http://h/","data":true}`, true},
 		{`{"url":"http://h/","data":-1.5e3}`, true},
+		{`{"url":"http://h/","ttl":"30m","pause":true}`, true},
+		{`{"pause":false,"url":"http://h/","ttl":"0"}`, true},
+		{`{"url":"http://h/","ttl":"30m","ttl":"1h"}`, false},     // repeated
+		{`{"url":"http://h/","pause":true,"pause":false}`, false}, // repeated
+		{`{"url":"http://h/","pause":null}`, false},
+		{`{"url":"http://h/","pause":"true"}`, false},
+		{`{"url":"http://h/","ttl":null}`, false},
+		{`{"url":"http://h/","ttl":30}`, false},
 		{`{"url":"http://h/\u00e9"}`, false},               // an escape
 		{`{"url":"http://h/\"q"}`, false},                  // an escaped quote
 		{`{"u\u0072l":"http://h/"}`, false},                // an escaped key
@@ -144,7 +152,7 @@ func TestBulkItemErrors(t *testing.T) {
 	want := `{"created":3,"updated":0,"errors":[` +
 		`{"index":1,"url":"http://127.0.0.1:9/refuse","error":"refused by the supervisor"},` +
 		`{"index":2,"url":"ftp://x/","error":"url \"ftp://x/\" must be an absolute http:// or https:// URL"},` +
-		`{"index":4,"url":"http://127.0.0.1:9/u","error":"unknown field \"intervall\" (an item knows url, data, labels, interval, timeout, failure_threshold, success_threshold, expect)"},` +
+		`{"index":4,"url":"http://127.0.0.1:9/u","error":"unknown field \"intervall\" (an item knows url, data, labels, interval, timeout, failure_threshold, success_threshold, expect, ttl, pause)"},` +
 		`{"index":5,"url":"","error":"item must be an object {\"url\": …, \"data\": …}: cannot unmarshal number into Go struct field bulkItem.url of type string"},` +
 		`{"index":6,"url":"","error":"item must be an object {\"url\": …, \"data\": …}: cannot unmarshal array into Go value of type api.bulkItem"},` +
 		`{"index":7,"url":"http://127.0.0.1:9/t","error":"failure_threshold \"3\" is not a JSON number (write 3, not \"3\")"},` +

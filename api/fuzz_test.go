@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/spo2/spo2/actors/health"
 )
 
 // FuzzBulkItem feeds arbitrary bytes to the bulk item parser: it must never
@@ -16,6 +18,7 @@ func FuzzBulkItem(f *testing.F) {
 		`{"url":"https://h:8443/p?q=1","interval":"30s","timeout":"1s","failure_threshold":2,"success_threshold":3,"expect":"200,300-399"}`,
 		`{"url":"ftp://a/"}`, `[]`, `null`, `{"url":1}`, `{"url":"http://a/","data":"\xff"}`,
 		`{"url":"http://a/","failure_threshold":1e400}`, `{"url":"http://[::1/"}`,
+		`{"url":"http://a/","ttl":"30m","pause":true}`, `{"url":"http://a/","ttl":"5s","pause":"x"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -30,12 +33,15 @@ func FuzzBulkItem(f *testing.F) {
 		if item.Data != nil && (!json.Valid(item.Data) || !utf8.Valid(item.Data)) {
 			t.Fatalf("accepted data that is not valid JSON: %q", item.Data)
 		}
+		if item.TTL != nil && health.CheckTTL(*item.TTL) != nil {
+			t.Fatalf("accepted a ttl out of range: %v", *item.TTL)
+		}
 	})
 }
 
 // FuzzQuery feeds arbitrary query strings to the URL and settings parsers.
 func FuzzQuery(f *testing.F) {
-	for _, seed := range []string{"url=http%3A%2F%2Fa%2F&interval=10s", "url=&expect=200-", "interval=-1s&timeout=9999999h", "url=%ff"} {
+	for _, seed := range []string{"url=http%3A%2F%2Fa%2F&interval=10s", "url=&expect=200-", "interval=-1s&timeout=9999999h", "url=%ff", "ttl=30m&pause=true", "ttl=1s&pause=maybe"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -47,5 +53,8 @@ func FuzzQuery(f *testing.F) {
 			t.Fatalf("accepted a URL that is not UTF-8: %q", u)
 		}
 		_, _ = settingsFromQuery(values)
+		if ttl, _, err := leaseFromQuery(values); err == nil && ttl != nil && health.CheckTTL(*ttl) != nil {
+			t.Fatalf("accepted a ttl out of range: %v", *ttl)
+		}
 	})
 }

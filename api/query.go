@@ -18,7 +18,7 @@ import (
 var (
 	paramsNone     = []string{}
 	paramsURL      = []string{"url"}
-	paramsPut      = []string{"url", "interval", "timeout", "failure_threshold", "success_threshold", "expect", "label"}
+	paramsPut      = []string{"url", "interval", "timeout", "failure_threshold", "success_threshold", "expect", "label", "ttl", "pause"}
 	paramsAll      = []string{"labels"}
 	paramsWS       = []string{"token"}
 	paramsProfiles = []string{"debug", "seconds", "gc"}

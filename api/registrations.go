@@ -121,6 +121,11 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		writeError(w, berr.code, berr.msg)
 		return
 	}
+	ttl, pause, berr := leaseFromQuery(r.URL.Query())
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
 	var labels health.Labels
 	if pairs, ok := r.URL.Query()["label"]; ok {
 		var err error
@@ -134,7 +139,8 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		writeError(w, berr.code, berr.msg)
 		return
 	}
-	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides, Labels: labels}})
+	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides, Labels: labels,
+		TTL: ttl, Pause: pause}})
 	if err != nil {
 		writeError(w, storeFailureCode(err), err.Error())
 		return
@@ -306,12 +312,18 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
 			if msg := err.Error(); strings.Contains(msg, "unknown field") {
-				return named(), fmt.Errorf("%s (an item knows url, data, labels, interval, timeout, failure_threshold, success_threshold, expect)",
+				return named(), fmt.Errorf("%s (an item knows url, data, labels, interval, timeout, failure_threshold, success_threshold, expect, ttl, pause)",
 					strings.TrimPrefix(msg, "json: "))
 			}
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) && strings.HasPrefix(te.Field, "labels") {
 				return named(), errors.New(`labels must be an object of strings, e.g. {"team": "search"}`)
+			}
+			if errors.As(err, &te) && te.Field == "pause" {
+				return named(), fmt.Errorf("pause must be true or false, not a JSON %s", te.Value)
+			}
+			if errors.As(err, &te) && te.Field == "ttl" {
+				return named(), fmt.Errorf(`ttl must be a string like "30m", not a JSON %s`, te.Value)
 			}
 			return actors.RegisterItem{}, fmt.Errorf("item must be an object {\"url\": …, \"data\": …}: %v", strings.TrimPrefix(err.Error(), "json: "))
 		}
@@ -335,6 +347,12 @@ func parseBulkItem(m json.RawMessage) (actors.RegisterItem, error) {
 		return item, err
 	}
 	item.Overrides = o
+	if b.TTL != nil {
+		if item.TTL, err = parseTTL(*b.TTL); err != nil {
+			return item, err
+		}
+	}
+	item.Pause = b.Pause
 	if b.Labels != nil { // no "labels" field: an existing URL keeps its labels
 		l := health.Labels(*b.Labels)
 		if l == nil {

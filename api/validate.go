@@ -222,6 +222,41 @@ func parseThreshold(name, v string) (*int, error) {
 	return &n, nil
 }
 
+// leaseFromQuery reads the optional ttl and pause parameters: nil when not
+// given. ttl is a duration, 0 (clear the lease) or 10s-720h; pause is true or
+// false.
+func leaseFromQuery(q url.Values) (ttl *time.Duration, pause *bool, berr *badRequest) {
+	if v, ok := q["ttl"]; ok && len(v) > 0 {
+		var err error
+		if ttl, err = parseTTL(v[0]); err != nil {
+			return nil, nil, invalid("%s", err)
+		}
+	}
+	if v, ok := q["pause"]; ok && len(v) > 0 {
+		switch strings.TrimSpace(v[0]) {
+		case "true":
+			pause = new(true)
+		case "false":
+			pause = new(false)
+		default:
+			return nil, nil, invalid("pause %q must be true or false", v[0])
+		}
+	}
+	return ttl, pause, nil
+}
+
+// parseTTL reads a lease's ttl: a duration like 30m, 0 to clear the lease.
+func parseTTL(v string) (*time.Duration, error) {
+	d, err := parseDuration("ttl", v)
+	if err != nil {
+		return nil, fmt.Errorf("%w (0 clears the lease)", err)
+	}
+	if err := health.CheckTTL(*d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // bulkItem is one element of a POST /bulk array. Data is nil when the item
 // has no "data" field (an existing URL keeps its data) and "null" when it
 // says null. Thresholds must be JSON numbers. Items with labels are read by
@@ -236,6 +271,10 @@ type bulkItem struct {
 	Expect           *string          `json:"expect"`
 	// Labels is nil without a "labels" field (keep the URL's labels).
 	Labels *map[string]string `json:"labels"`
+	// TTL and Pause are nil when not given (keep the URL's lease, renewed,
+	// and its pause).
+	TTL   *string `json:"ttl"`
+	Pause *bool   `json:"pause"`
 }
 
 // overrides converts the item's optional settings, reporting the first bad one.

@@ -42,6 +42,12 @@ type Registration struct {
 	Labels    Labels          `json:"labels,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// TTL is the lease: with a TTL, the URL is removed by itself at
+	// ExpiresAt unless a PUT renews it; 0 is no lease (ExpiresAt zero).
+	TTL       time.Duration `json:"-"`
+	ExpiresAt time.Time     `json:"-"`
+	// Paused URLs are not probed; their state is Paused.
+	Paused bool `json:"-"`
 }
 
 // Record is a registration with its current status, as the API and the
@@ -51,6 +57,7 @@ type Record struct {
 	Data      json.RawMessage `json:"data"`
 	Probe     Settings        `json:"probe"`
 	Labels    Labels          `json:"labels"`
+	ExpiresAt *time.Time      `json:"expires_at"` // nil without a lease
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
@@ -58,6 +65,10 @@ type Record struct {
 
 // NewRecord joins a registration and a status.
 func NewRecord(r *Registration, s *Status) Record {
-	return Record{URL: r.URL, Data: r.Data, Probe: r.Probe, Labels: r.Labels, Status: *s,
+	rec := Record{URL: r.URL, Data: r.Data, Probe: r.Probe, Labels: r.Labels, Status: *s,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.Leased() {
+		rec.ExpiresAt = &r.ExpiresAt
+	}
+	return rec
 }

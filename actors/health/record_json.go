@@ -32,6 +32,12 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
 	b = append(b, `,"labels":`...)
 	b = r.Labels.appendJSON(b)
+	b = append(b, `,"expires_at":`...)
+	if r.ExpiresAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = AppendJSONTime(b, *r.ExpiresAt)
+	}
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)

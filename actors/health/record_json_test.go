@@ -32,7 +32,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			Data: json.RawMessage(`{"k":"v","n":[1,2.5,null]}`),
 			Probe: Settings{Interval: time.Duration(rand.IntN(100)+1) * 500 * time.Millisecond, Timeout: 1500 * time.Millisecond,
 				FailureThreshold: rand.IntN(100) + 1, SuccessThreshold: 1, Expect: MustParseExpect("200,204,300-399")},
-			Status: Status{State: AllStates[rand.IntN(4)], Code: rand.IntN(600), Error: pick(), ErrorKind: KindRefused,
+			Status: Status{State: AllStates[rand.IntN(len(AllStates))], Code: rand.IntN(600), Error: pick(), ErrorKind: KindRefused,
 				LatencyMS: float64(rand.IntN(1e6)) / 1000, Since: local},
 			CreatedAt: at, UpdatedAt: local,
 		}
@@ -44,6 +44,10 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		if i%7 == 0 {
 			r.Data = nil
+		}
+		if i%5 == 0 {
+			expires := checked.Add(time.Hour)
+			r.ExpiresAt = &expires
 		}
 		want := marshalPlain(t, r)
 		got := r.AppendJSON(nil)

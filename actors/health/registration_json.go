@@ -1,10 +1,15 @@
 package health
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // registrationFields is Registration without its JSON methods. Labels are
 // stored only when there are some; a registration stored before labels
-// existed reads as having none.
+// existed reads as having none. A lease (ttl, expires_at) and paused are
+// stored only when set; older registrations read as unleased and running.
 type registrationFields Registration
 
 // storedRegistration is the JSON form of a Registration: its fields, plus
@@ -13,7 +18,10 @@ type registrationFields Registration
 // reads as an explicit timeout, the settings it was probed with.
 type storedRegistration struct {
 	registrationFields
-	TimeoutDerived bool `json:"timeout_derived,omitempty"`
+	TimeoutDerived bool       `json:"timeout_derived,omitempty"`
+	TTL            string     `json:"ttl,omitempty"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+	Paused         bool       `json:"paused,omitempty"`
 }
 
 // MarshalJSON writes the registration as it is stored, custom data byte for
@@ -38,6 +46,15 @@ func (r *Registration) AppendJSON(b []byte) []byte {
 	if r.Probe.TimeoutDerived {
 		b = append(b, `,"timeout_derived":true`...)
 	}
+	if r.Leased() {
+		b = append(b, `,"ttl":`...)
+		b = AppendJSONString(b, r.TTL.String())
+		b = append(b, `,"expires_at":`...)
+		b = AppendJSONTime(b, r.ExpiresAt)
+	}
+	if r.Paused {
+		b = append(b, `,"paused":true`...)
+	}
 	return append(b, '}')
 }
 
@@ -50,5 +67,16 @@ func (r *Registration) UnmarshalJSON(b []byte) error {
 	}
 	*r = Registration(s.registrationFields)
 	r.Probe.TimeoutDerived = s.TimeoutDerived
+	r.Paused = s.Paused
+	if s.TTL != "" {
+		ttl, err := time.ParseDuration(s.TTL)
+		if err != nil {
+			return fmt.Errorf("ttl: %w", err)
+		}
+		r.TTL = ttl
+		if s.ExpiresAt != nil {
+			r.ExpiresAt = *s.ExpiresAt
+		}
+	}
 	return nil
 }

@@ -9,12 +9,15 @@ const (
 	Healthy     State = "healthy"
 	Unhealthy   State = "unhealthy"
 	Unreachable State = "unreachable"
+	// Paused is a URL a client paused: it is not probed until resumed, and
+	// is neither healthy nor failing.
+	Paused State = "paused"
 )
 
-// Valid reports whether s is one of the four known states.
+// Valid reports whether s is one of the known states.
 func (s State) Valid() bool {
 	switch s {
-	case Pending, Healthy, Unhealthy, Unreachable:
+	case Pending, Healthy, Unhealthy, Unreachable, Paused:
 		return true
 	}
 	return false
@@ -24,4 +27,4 @@ func (s State) Valid() bool {
 func (s State) Failing() bool { return s == Unhealthy || s == Unreachable }
 
 // AllStates lists every state in display order.
-var AllStates = []State{Pending, Healthy, Unhealthy, Unreachable}
+var AllStates = []State{Pending, Healthy, Unhealthy, Unreachable, Paused}

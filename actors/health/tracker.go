@@ -30,7 +30,8 @@ func (o Outcome) Verdict() State {
 
 // Tracker is the state machine of one URL, without the status itself (its
 // owner keeps that): only the streaks. The first outcome it sees sets the
-// state at once (a first verdict, or a fresh verdict after a restart); after
+// state at once (a first verdict, or a fresh verdict after a restart), and
+// so does any outcome while the state is pending or paused; after
 // that a healthy URL needs FailureThreshold consecutive failures to turn
 // failing, and a failing URL SuccessThreshold consecutive successes to turn
 // healthy. A failing URL whose failure changes kind (unhealthy ↔ unreachable)
@@ -72,7 +73,7 @@ func (t *Tracker) Next(cur *Status, o Outcome, failureThreshold, successThreshol
 	previous := cur.State
 	state := previous
 	switch {
-	case !t.seen || previous == Pending:
+	case !t.seen || previous == Pending || previous == Paused:
 		state = verdict
 	case previous == Healthy && verdict != Healthy && int(t.failures) >= failureThreshold:
 		state = verdict

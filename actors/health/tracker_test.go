@@ -162,3 +162,19 @@ func TestSettingsJSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed settings: %+v vs %+v", back, s)
 	}
 }
+
+// TestTrackerVerdictAfterPause: once a URL is paused, the next outcome sets
+// the state at once, as from pending, even for a tracker that has seen
+// outcomes before the pause and whose thresholds would otherwise hold.
+func TestTrackerVerdictAfterPause(t *testing.T) {
+	for _, o := range []Outcome{ok200, bad503, refused} {
+		var tr Tracker
+		st, _ := tr.Observe(Status{State: Pending}, ok200, 3, 3)
+		st, _ = tr.Observe(st, ok200, 3, 3)
+		st.State = Paused
+		next, changed := tr.Observe(st, o, 3, 3)
+		if want := o.Verdict(); !changed || next.State != want {
+			t.Errorf("after pause, outcome %+v: state %s changed=%v, want %s at once", o, next.State, changed, want)
+		}
+	}
+}

@@ -39,6 +39,9 @@ type Metrics struct {
 	// ProbesInconclusive is spo2_probes_inconclusive_total: outcomes not
 	// counted against their URL because SpO₂ was overloaded.
 	ProbesInconclusive prometheus.Counter
+	// LeasesExpired is spo2_leases_expired_total: URLs removed because no
+	// PUT renewed their lease within its ttl.
+	LeasesExpired prometheus.Counter
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -89,6 +92,7 @@ func New() *Metrics {
 		m.StoreRefused.WithLabelValues(kind) // exported as 0 from the start
 	}
 	m.ProbesInconclusive = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_inconclusive_total", Help: "Probe outcomes ignored because SpO₂ was overloaded when they timed out (or ran out of descriptors or ports)."})
+	m.LeasesExpired = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_leases_expired_total", Help: "URLs removed because no PUT renewed their lease within its ttl."})
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
@@ -97,7 +101,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.ProbeDials, m.Probes, m.ProbeLatency, m.ScheduleLag,
 		m.ProbesSkipped, m.ProbeResultsDropped, m.StateChanges, m.EventsBroadcast, m.WSClients, m.WSDropped, m.StoreWrites, m.StoreWriteTime,
 		m.ActorRestarts, m.URLCheckers, m.SlackMessages, m.SlackEvents, m.SlackRetries, m.SlackFolded, m.SlackBacklog, m.HTTPRequests,
-		m.StoreRefused, m.ProbesInconclusive} {
+		m.StoreRefused, m.ProbesInconclusive, m.LeasesExpired} {
 		f(c)
 	}
 	return m

@@ -34,6 +34,13 @@ func (e *Entry) SetRegistration(r *health.Registration) { e.reg.Store(r) }
 // SetStatus replaces the status.
 func (e *Entry) SetStatus(s *health.Status) { e.status.Store(s) }
 
+// CompareAndSwapStatus replaces the status with s only if it is still old,
+// and reports whether it did: of two writers, the one that read a status
+// the other has replaced since loses.
+func (e *Entry) CompareAndSwapStatus(old, s *health.Status) bool {
+	return e.status.CompareAndSwap(old, s)
+}
+
 // Record joins the current registration and status.
 func (e *Entry) Record() health.Record { return health.NewRecord(e.reg.Load(), e.status.Load()) }
 

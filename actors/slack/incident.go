@@ -77,20 +77,25 @@ func (i *Incident) Failing() int {
 }
 
 // Recovery describes the end of the mass failure at now, and returns the
-// states that count as announced once its notice is delivered. The caller
+// states that count as announced once its notice is delivered (none for a
+// URL paused meanwhile). The caller
 // fills in the present counts (MassRecovery.Now) when the notice is sent.
 func (i *Incident) Recovery(now time.Time) (MassRecovery, map[string]health.State) {
 	rec := MassRecovery{Total: i.total, Removed: i.removed, Lasted: now.Sub(i.Started),
 		StillByState: make(map[health.State]int)}
 	announce := make(map[string]health.State, len(i.urls))
 	for url, ev := range i.urls {
-		announce[url] = ev.State
-		if ev.State.Failing() {
+		switch {
+		case ev.State.Failing():
+			announce[url] = ev.State
 			rec.StillByState[ev.State]++
 			rec.Still = append(rec.Still, ev)
-		} else {
+		case ev.State == health.Healthy:
+			announce[url] = ev.State
 			rec.Recovered++
 		}
+		// A URL paused meanwhile neither recovered nor still fails; its last
+		// announced state stays until it is resumed.
 	}
 	sort.Slice(rec.Still, func(a, b int) bool { return rec.Still[a].URL < rec.Still[b].URL })
 	return rec, announce

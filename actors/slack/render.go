@@ -66,7 +66,7 @@ func Emoji(s health.State) string {
 }
 
 // countOrder is the order of states in counts: the worst first.
-var countOrder = []health.State{health.Unreachable, health.Unhealthy, health.Healthy, health.Pending}
+var countOrder = []health.State{health.Unreachable, health.Unhealthy, health.Healthy, health.Pending, health.Paused}
 
 // Counts renders per-state counts as "2 unreachable, 3 unhealthy, 1 healthy",
 // worst first, skipping zeros.

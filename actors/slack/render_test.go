@@ -209,6 +209,10 @@ func TestMassRecoveryWording(t *testing.T) {
 			Now: map[health.State]int{health.Healthy: 38, health.Pending: 2}},
 			"SpO₂: mass failure over, 20 of 20 URLs recovered. The mass failure lasted 1s. " +
 				"None of the 40 registered URLs is failing now (38 healthy, 2 pending)."},
+		{"paused is neither healthy nor failing", MassRecovery{Total: 20, Recovered: 18, Lasted: time.Second,
+			Now: map[health.State]int{health.Healthy: 38, health.Paused: 2}},
+			"SpO₂: mass failure over, 18 of 20 URLs recovered. The mass failure lasted 1s. " +
+				"None of the 40 registered URLs is failing now (38 healthy, 2 paused)."},
 		{"one removed, nothing left", MassRecovery{Total: 20, Recovered: 19, Removed: 1, Lasted: time.Second,
 			Now: map[health.State]int{health.Healthy: 0}},
 			"SpO₂: mass failure over, 19 of 20 URLs recovered. The mass failure lasted 1s. 1 of its URLs was removed meanwhile. " +
