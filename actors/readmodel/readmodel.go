@@ -20,6 +20,7 @@ import (
 type Entry struct {
 	reg    atomic.Pointer[health.Registration]
 	status atomic.Pointer[health.Status]
+	model  *Model
 }
 
 // Registration returns the current registration.
@@ -34,26 +35,55 @@ func (e *Entry) SetRegistration(r *health.Registration) { e.reg.Store(r) }
 // SetStatus replaces the status.
 func (e *Entry) SetStatus(s *health.Status) { e.status.Store(s) }
 
-// Record joins the current registration and status.
-func (e *Entry) Record() health.Record { return health.NewRecord(e.reg.Load(), e.status.Load()) }
+// Record joins the current registration and status, and tells whether the
+// URL is silenced now.
+func (e *Entry) Record() health.Record {
+	reg := e.reg.Load()
+	rec := health.NewRecord(reg, e.status.Load())
+	rec.Silenced = e.model.silenced(reg)
+	return rec
+}
 
-// Ref is a registration and status captured together at one moment.
+// Ref is a registration and status captured together at one moment, with
+// whether the URL was silenced then.
 type Ref struct {
-	Reg    *health.Registration
-	Status *health.Status
+	Reg      *health.Registration
+	Status   *health.Status
+	Silenced bool
 }
 
 // Record joins the captured registration and status.
-func (r Ref) Record() health.Record { return health.NewRecord(r.Reg, r.Status) }
+func (r Ref) Record() health.Record {
+	rec := health.NewRecord(r.Reg, r.Status)
+	rec.Silenced = r.Silenced
+	return rec
+}
+
+// Silencer tells whether an active silence covers a URL with the given
+// labels; silence.Book implements it. It must be cheap: GET /all asks it
+// for every URL.
+type Silencer interface {
+	Silenced(url string, labels health.Labels) bool
+}
 
 // Model is the set of entries, safe for concurrent use.
 type Model struct {
-	mu      sync.RWMutex
-	entries map[string]*Entry
+	mu       sync.RWMutex
+	entries  map[string]*Entry
+	silencer Silencer
 }
 
 // New returns an empty model.
 func New() *Model { return &Model{entries: make(map[string]*Entry)} }
+
+// SetSilencer makes records tell whether their URL is silenced. Call it
+// before the model is used; without it no URL is silenced.
+func (m *Model) SetSilencer(s Silencer) { m.silencer = s }
+
+// silenced reports whether reg's URL is silenced now.
+func (m *Model) silenced(reg *health.Registration) bool {
+	return m.silencer != nil && m.silencer.Silenced(reg.URL, reg.Labels)
+}
 
 // Put adds url with the given registration and status, or replaces the
 // registration of an existing entry (keeping its status). It returns the entry.
@@ -64,7 +94,7 @@ func (m *Model) Put(r *health.Registration, s *health.Status) *Entry {
 		e.SetRegistration(r)
 		return e
 	}
-	e := &Entry{}
+	e := &Entry{model: m}
 	e.SetRegistration(r)
 	e.SetStatus(s)
 	m.entries[r.URL] = e
@@ -108,7 +138,8 @@ func (m *Model) Refs() []Ref {
 	defer m.mu.RUnlock()
 	refs := make([]Ref, 0, len(m.entries))
 	for _, e := range m.entries {
-		refs = append(refs, Ref{Reg: e.reg.Load(), Status: e.status.Load()})
+		reg := e.reg.Load()
+		refs = append(refs, Ref{Reg: reg, Status: e.status.Load(), Silenced: m.silenced(reg)})
 	}
 	return refs
 }
