@@ -33,6 +33,7 @@ type Record struct {
 	Data      json.RawMessage   `json:"data"`
 	Probe     ProbeSettings     `json:"probe"`
 	Labels    map[string]string `json:"labels"`
+	Silenced  bool              `json:"silenced"`
 	Status    Status            `json:"status"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
