@@ -151,11 +151,11 @@ func (s *Server) getSilences(w http.ResponseWriter, _ *http.Request, _ httproute
 
 // deleteSilence serves DELETE /silences/{id}: end a silence now.
 func (s *Server) deleteSilence(w http.ResponseWriter, _ *http.Request, p httprouter.Params) {
-	id := p.ByName("id")
-	si, err := s.deps.Silences.End(id)
+	si, err := s.deps.Silences.End(p.ByName("id"))
 	switch {
 	case errors.Is(err, silence.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no active silence %q", id))
+		// The id is in the path already; the text stays the same for every id.
+		writeError(w, http.StatusNotFound, "no active silence has this id: it ended, or never existed")
 	case err != nil:
 		writeError(w, storeFailureCode(err), "silence not ended: "+err.Error())
 	default:
