@@ -152,7 +152,11 @@ func (a *slackBatcher) stop() {
 
 // onStatus decides whether a state change is announced, and how: absorbed by
 // an open mass failure, or queued in the current window.
-func (a *slackBatcher) onStatus(e StatusChanged) {
+func (a *slackBatcher) onStatus(e StatusChanged) { a.queue(e, false) }
+
+// queue is onStatus; afterSilence marks a change announced when the silence
+// that held it ended.
+func (a *slackBatcher) queue(e StatusChanged, afterSilence bool) {
 	if e.State != health.Healthy && !e.State.Failing() {
 		return
 	}
@@ -178,7 +182,7 @@ func (a *slackBatcher) onStatus(e StatusChanged) {
 	a.announced.Set(e.URL, e.State)
 	now := time.Now()
 	ev := slack.Event{URL: e.URL, State: e.State, Previous: e.Previous, Code: e.Code, Error: e.Error,
-		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
+		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data), AfterSilence: afterSilence}
 	if e.Previous == e.State { // a state found at start-up: what came before it is unknown
 		ev = slack.Event{URL: e.URL, State: e.State, Code: e.Code, Error: e.Error, At: e.At, Data: ev.Data, Restored: true}
 	} else if ev.At.IsZero() {

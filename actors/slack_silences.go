@@ -107,6 +107,6 @@ func (a *slackBatcher) release(url string) {
 	if st.State == last {
 		return
 	}
-	a.onStatus(StatusChanged{URL: url, State: st.State, Previous: last, Code: st.Code, Error: st.Error,
-		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: st.Since})
+	a.queue(StatusChanged{URL: url, State: st.State, Previous: last, Code: st.Code, Error: st.Error,
+		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: st.Since}, true)
 }

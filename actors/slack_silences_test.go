@@ -106,7 +106,7 @@ func TestSlackSilenceEndAnnouncesWhatChanged(t *testing.T) {
 	if len(msgs) != 1 || len(seen) != 2 || seen[testURL(0)] != 1 || seen[testURL(1)] != 1 {
 		t.Errorf("after the silence: %d messages announcing %v, want one announcing %s and %s", len(msgs), seen, testURL(0), testURL(1))
 	}
-	if len(msgs) > 0 && !strings.Contains(msgs[0].Text, "HTTP 503 · was healthy") {
+	if len(msgs) > 0 && !strings.Contains(msgs[0].Text, "HTTP 503 · was healthy; since 2026-11-21 10:00:00 UTC, during a silence") {
 		t.Errorf("line: %s", msgs[0].Text)
 	}
 	// Another silence change later announces nothing again.
