@@ -107,3 +107,33 @@ func TestSilenceJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSetMatches is the cost a record pays for its "silenced" field.
+func BenchmarkSetMatches(b *testing.B) {
+	sel := func(s string) health.Selector {
+		out, err := health.ParseSelector(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return out
+	}
+	end := t0.Add(time.Hour)
+	three := NewSet([]Silence{
+		{ID: "1", URL: "http://10.0.0.7:7700/health", EndsAt: end},
+		{ID: "2", Labels: "team=search", Selector: sel("team=search"), EndsAt: end},
+		{ID: "3", Labels: "tier=gold,env=prod", Selector: sel("tier=gold,env=prod"), EndsAt: end},
+	})
+	url, labels := "http://10.1.134.160:7700/health", health.Labels{"team": "ads", "tier": "silver"}
+	for _, c := range []struct {
+		name string
+		set  *Set
+	}{{"none", nil}, {"three", three}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if c.set.Matches(url, labels) {
+					b.Fatal("matched")
+				}
+			}
+		})
+	}
+}
