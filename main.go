@@ -157,6 +157,14 @@ func serve(cfg config, log *slog.Logger) error {
 		return fmt.Errorf("starting the supervisor: %w", err)
 	}
 	slack := startSlack(cfg, root, broadcaster, model, store, silences, m, log)
+	// The supervisor streams the records whose "silenced" changed; the
+	// batcher withholds and releases Slack events.
+	silences.OnChange(func(c silence.Change) {
+		root.Send(supervisor, c)
+		if slack != nil {
+			root.Send(slack, c)
+		}
+	})
 
 	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
 		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
@@ -226,7 +234,7 @@ func remaining(ctx context.Context, margin time.Duration) time.Duration {
 	return 100 * time.Millisecond
 }
 
-// startSlack starts the Slack batcher, told of every change of silences.
+// startSlack starts the Slack batcher.
 func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, model *readmodel.Model,
 	store *persistence.Store, silences *silence.Book, m *metrics.Metrics, log *slog.Logger) *actor.PID {
 	if cfg.SlackHookURL == "" {
@@ -236,7 +244,6 @@ func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, mod
 		HookURL: cfg.SlackHookURL, BatchSize: cfg.SlackBatchSize, BatchWindow: cfg.SlackWindow, MaxBacklog: cfg.SlackBacklog,
 		Silences: silences,
 	}, broadcaster, model, store, m, log), "slack")
-	silences.OnChange(func(c silence.Change) { root.Send(pid, c) })
 	return pid
 }
 

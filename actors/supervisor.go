@@ -13,6 +13,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/silence"
 	"github.com/spo2/spo2/actors/target"
 	"github.com/spo2/spo2/persistence"
 )
@@ -164,6 +165,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		}
 	case Ready:
 		ctx.Respond(len(s.latest))
+	case silence.Change:
+		s.onSilences(ctx, msg)
 	}
 }
 

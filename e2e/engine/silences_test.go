@@ -47,7 +47,8 @@ func mentions(bodies []string, u string) int {
 // TestSilenceMutesSlackNotTheStream: a label silence keeps Slack quiet about
 // the URLs it covers while their changes still stream on the WebSocket and
 // an unsilenced URL is announced; the silence ends on time, and the change
-// that happened meanwhile is announced then, once.
+// that happened meanwhile is announced then, once. Its start and end stream
+// the covered URL's record with its new "silenced".
 func TestSilenceMutesSlackNotTheStream(t *testing.T) {
 	slack := slacktest.NewServer(t, "/services/T0/B0/secret")
 	p := startSpo2(t, "SLACK_HOOK_URL="+slack.URL, "SLACK_BATCH_WINDOW=200ms", "FAILURE_THRESHOLD=1")
@@ -62,6 +63,14 @@ func TestSilenceMutesSlackNotTheStream(t *testing.T) {
 		waitStatus(t, p, u, 10*time.Second, "healthy", func(r record) bool { return r.Status.State == "healthy" })
 	}
 
+	ws := connectWS(t, "ws://"+p.WSAddr+"/")
+	if snap := ws.waitSynced(t); snap[a].Silenced || snap[b].Silenced {
+		t.Errorf("snapshot silenced before any silence: %v, %v", snap[a].Silenced, snap[b].Silenced)
+	}
+	silencedEvent := func(want bool) func(event) bool {
+		return func(e event) bool { return e.Type == "registered" && e.Record.URL == a && e.Record.Silenced == want }
+	}
+
 	endsAt := time.Now().Add(6 * time.Second).UTC().Truncate(time.Second)
 	r := do(t, http.MethodPost, p.URL("/silences"),
 		[]byte(fmt.Sprintf(`{"labels":"team=search","reason":"deploy","ends_at":%q}`, endsAt.Format(time.RFC3339))))
@@ -74,10 +83,7 @@ func TestSilenceMutesSlackNotTheStream(t *testing.T) {
 		t.Fatalf("silenced: %s %v, %s %v; want true, false", a, getStatus(t, p, a).Silenced, b, getStatus(t, p, b).Silenced)
 	}
 
-	ws := connectWS(t, "ws://"+p.WSAddr+"/")
-	if snap := ws.waitSynced(t); !snap[a].Silenced || snap[b].Silenced {
-		t.Errorf("snapshot silenced: %v, %v; want true, false", snap[a].Silenced, snap[b].Silenced)
-	}
+	ws.next(t, 5*time.Second, "a registered event saying silenced", silencedEvent(true))
 	tgA.set(modeFail)
 	tgB.set(modeFail)
 	eventually(t, 10*time.Second, "both changes on the WebSocket", func() bool {
@@ -110,8 +116,14 @@ func TestSilenceMutesSlackNotTheStream(t *testing.T) {
 		}
 		t.Logf("announced after the silence: %s", body)
 	}
+	ws.next(t, 5*time.Second, "a registered event saying no longer silenced", silencedEvent(false))
 	if getStatus(t, p, a).Silenced {
 		t.Error("record still silenced after the end")
+	}
+	for _, e := range ws.all() {
+		if e.Type == "registered" && e.Record.URL == b {
+			t.Errorf("a registered event for %s, which no silence covered", b)
+		}
 	}
 	if list := listSilences(t, p); len(list) != 0 {
 		t.Errorf("GET /silences after the end: %+v", list)
