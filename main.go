@@ -165,6 +165,11 @@ func serve(cfg config, log *slog.Logger) error {
 			root.Send(slack, c)
 		}
 	})
+	if slack != nil {
+		// A silence that ended while the batcher started released nothing:
+		// this empty change makes it look again.
+		root.Send(slack, silence.Change{})
+	}
 
 	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
 		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
