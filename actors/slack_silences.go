@@ -41,6 +41,9 @@ func (a *slackBatcher) onSilences() {
 // onRegistered follows a URL's new registration: its labels may have moved
 // it into a silence or out of one.
 func (a *slackBatcher) onRegistered(url string) {
+	if a.cfg.Silences == nil {
+		return
+	}
 	entry := a.model.Get(url)
 	if entry == nil {
 		return
