@@ -193,3 +193,64 @@ func TestSlackSilencedURLsDoNotMakeAMassFailure(t *testing.T) {
 		}
 	}
 }
+
+// A URL relabelled out of a label silence is no longer held: its change is
+// announced at once.
+func TestSlackRelabelledOutOfASilence(t *testing.T) {
+	b, book := silencedBatcher(t, 3, 1, nil)
+	addSilence(t, book, "", "team=search", time.Hour)
+	b.publish(testURL(0), health.Healthy, health.Unhealthy, 503, "")
+	b.flush()
+	if n := len(b.slack.Messages()); n != 0 {
+		t.Fatalf("%d messages while silenced", n)
+	}
+	reg := *b.model.Get(testURL(0)).Registration()
+	reg.Labels = health.Labels{"team": "ads"}
+	b.model.Put(&reg, nil)
+	b.system.Root.Send(b.pid, actors.Registered{Record: b.model.Get(testURL(0)).Record()})
+	b.flush()
+	if seen, _ := announcedURLs(t, b.slack.Messages(), 40); len(seen) != 1 || seen[testURL(0)] != 1 {
+		t.Errorf("announced %v, want %s once", seen, testURL(0))
+	}
+}
+
+// A silence that begins during a mass failure takes the URLs it covers out
+// of it: the mass failure ends once the others no longer make one, its
+// recovery notice does not name them, and their recoveries during the
+// silence are announced when it ends (Slack was told they failed).
+func TestSlackSilenceDuringAMassFailure(t *testing.T) {
+	b, book := silencedBatcher(t, 40, 25, nil)
+	for i := range 30 {
+		b.publish(testURL(i), health.Healthy, health.Unreachable, 0, "timeout after 5s")
+	}
+	await(t, "the mass-failure notice", func() bool { return len(b.slack.Messages()) == 1 })
+	b.flush()
+	if m := b.slack.Messages()[0]; !strings.Contains(m.Text, "30 of 40 URLs failed at once") {
+		t.Fatalf("first message: %s", m.Text)
+	}
+	s := addSilence(t, book, "", "team=search", time.Hour)
+	for i := range 25 {
+		b.publish(testURL(i), health.Unreachable, health.Healthy, 200, "")
+	}
+	await(t, "the recovery notice", func() bool { return len(b.slack.Messages()) == 2 })
+	b.flush()
+	rec := b.slack.Messages()[1].Text
+	if !strings.Contains(rec, "mass failure over, 0 of 5 URLs recovered") {
+		t.Errorf("recovery notice:\n%s", rec)
+	}
+	for i := range 25 {
+		if strings.Contains(rec, testURL(i)+" ") {
+			t.Errorf("the recovery notice names silenced %s", testURL(i))
+		}
+	}
+	if _, err := book.End(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	await(t, "the recoveries after the silence", func() bool { return len(b.slack.Messages()) == 3 })
+	b.flush()
+	msgs := b.slack.Messages()
+	seen, _ := announcedURLs(t, msgs[2:], 40)
+	if len(msgs) != 3 || len(seen) != 25 || !strings.Contains(msgs[2].Text, "25 changes: 25 healthy") {
+		t.Errorf("after the silence: %d messages, %d URLs announced:\n%s", len(msgs), len(seen), msgs[len(msgs)-1].Text)
+	}
+}
