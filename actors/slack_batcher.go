@@ -372,7 +372,7 @@ func (a *slackBatcher) onPosted(res slack.Result) {
 		return
 	}
 	if a.cfg.Silences != nil {
-		a.withdrawSilenced() // put back in the queue: a silence may have begun meanwhile
+		a.withdrawSilenced() // the failed post is queued again: withdraw what a silence now covers
 	}
 	reason, wait := a.webhook.Failed(res, time.Now())
 	a.metrics.SlackRetries.WithLabelValues(reason).Inc()
