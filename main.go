@@ -25,6 +25,7 @@ import (
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
+	"github.com/spo2/spo2/actors/silence"
 	"github.com/spo2/spo2/api"
 	"github.com/spo2/spo2/persistence"
 	"github.com/spo2/spo2/ui"
@@ -101,7 +102,16 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	log.Info("store loaded", "path", cfg.DBPath, "registrations", len(loaded), "took", time.Since(start).Round(time.Millisecond))
 
+	silences, err := silence.Open(store, log)
+	if err != nil {
+		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
+	}
+	defer silences.Close()
+	m.CountSilences(func() int { return silences.Current().Len() })
+	log.Info("silences loaded", "active", silences.Current().Len())
+
 	model := readmodel.New()
+	model.SetSilencer(silences)
 	m.CountURLs(func() map[string]int {
 		out := map[string]int{}
 		for s, n := range model.Counts() {
@@ -146,11 +156,24 @@ func serve(cfg config, log *slog.Logger) error {
 	if _, err := root.RequestFuture(supervisor, actors.Ready{}, time.Minute).Result(); err != nil {
 		return fmt.Errorf("starting the supervisor: %w", err)
 	}
-	slack := startSlack(cfg, root, broadcaster, model, store, m, log)
+	slack := startSlack(cfg, root, broadcaster, model, store, silences, m, log)
+	// The supervisor streams the records whose "silenced" changed; the
+	// batcher withholds and releases Slack events.
+	silences.OnChange(func(c silence.Change) {
+		root.Send(supervisor, c)
+		if slack != nil {
+			root.Send(slack, c)
+		}
+	})
+	if slack != nil {
+		// A silence that ended while the batcher started released nothing:
+		// this empty change makes it look again.
+		root.Send(slack, silence.Change{})
+	}
 
 	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
 		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
-			Overload: overload})
+			Overload: overload, Silences: silences})
 	httpSrv := newHTTPServer(srv.Handler(), log)
 	wsSrv := newHTTPServer(srv.WS, log)
 
@@ -216,13 +239,15 @@ func remaining(ctx context.Context, margin time.Duration) time.Duration {
 	return 100 * time.Millisecond
 }
 
+// startSlack starts the Slack batcher.
 func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, model *readmodel.Model,
-	store *persistence.Store, m *metrics.Metrics, log *slog.Logger) *actor.PID {
+	store *persistence.Store, silences *silence.Book, m *metrics.Metrics, log *slog.Logger) *actor.PID {
 	if cfg.SlackHookURL == "" {
 		return nil
 	}
 	pid, _ := root.SpawnNamed(actors.NewSlackBatcherProps(actors.SlackConfig{
 		HookURL: cfg.SlackHookURL, BatchSize: cfg.SlackBatchSize, BatchWindow: cfg.SlackWindow, MaxBacklog: cfg.SlackBacklog,
+		Silences: silences,
 	}, broadcaster, model, store, m, log), "slack")
 	return pid
 }

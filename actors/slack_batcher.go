@@ -11,6 +11,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/silence"
 	"github.com/spo2/spo2/actors/slack"
 )
 
@@ -65,6 +66,7 @@ type slackBatcher struct {
 	incident  *slack.Incident // open mass failure, or nil
 	webhook   *slack.Webhook
 	inflight  *slack.Outgoing
+	held      map[string]struct{} // URLs whose changes a silence withheld
 
 	foldedToLog int
 	flushing    bool
@@ -85,6 +87,10 @@ func (a *slackBatcher) Receive(ctx actor.Context) {
 		a.onStatus(msg)
 	case Removed:
 		a.onRemoved(msg.URL)
+	case Registered:
+		a.onRegistered(msg.Record.URL)
+	case silence.Change:
+		a.onSilences()
 	case slackTick:
 		a.timerAt = time.Time{} // the timer fired (or was stale): arm afresh
 	case slackPosted:
@@ -104,6 +110,7 @@ func (a *slackBatcher) start(ctx actor.Context) {
 	a.root, a.self = ctx.ActorSystem().Root, ctx.Self()
 	a.announced = slack.LoadAnnounced(a.store, a.log)
 	a.backlog = slack.NewBacklog(a.cfg.MaxBacklog)
+	a.held = make(map[string]struct{})
 	a.webhook = slack.NewWebhook(slack.WebhookConfig{URL: a.cfg.HookURL, MinInterval: a.cfg.MinInterval,
 		RetryBase: a.cfg.RetryBase, RetryMax: a.cfg.RetryMax, Client: a.cfg.Client}, a.log)
 	ctx.Send(a.broadcaster, SubscribeActor{PID: ctx.Self()})
@@ -150,6 +157,12 @@ func (a *slackBatcher) onStatus(e StatusChanged) {
 		a.onPaused(e)
 		return
 	}
+	a.queue(e, false)
+}
+
+// queue is onStatus; afterSilence marks a change announced when the silence
+// that held it ended.
+func (a *slackBatcher) queue(e StatusChanged, afterSilence bool) {
 	if e.State != health.Healthy && !e.State.Failing() {
 		return
 	}
@@ -168,10 +181,14 @@ func (a *slackBatcher) onStatus(e StatusChanged) {
 		}
 		return
 	}
+	if a.silenced(entry) {
+		a.hold(e.URL)
+		return
+	}
 	a.announced.Set(e.URL, e.State)
 	now := time.Now()
 	ev := slack.Event{URL: e.URL, State: e.State, Previous: e.Previous, Code: e.Code, Error: e.Error,
-		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data)}
+		At: e.At, PreviousSince: e.PreviousSince, Data: slack.DataLine(data), AfterSilence: afterSilence}
 	if e.Previous == e.State { // a state found at start-up: what came before it is unknown
 		ev = slack.Event{URL: e.URL, State: e.State, Code: e.Code, Error: e.Error, At: e.At, Data: ev.Data, Restored: true}
 	} else if ev.At.IsZero() {
@@ -206,6 +223,7 @@ func (a *slackBatcher) onPaused(e StatusChanged) {
 // onRemoved forgets a URL: its pending events, its announced state, its part
 // in a mass failure.
 func (a *slackBatcher) onRemoved(url string) {
+	delete(a.held, url)
 	a.announced.Forget(url)
 	a.window.Forget(url)
 	if a.incident != nil {
@@ -362,12 +380,16 @@ func (a *slackBatcher) onPosted(res slack.Result) {
 	a.inflight = nil
 	a.backlog.Settle(out, res.OK())
 	if res.OK() {
+		a.announced.Delivered(out.Announce)
 		a.webhook.Delivered()
 		a.metrics.SlackMessages.WithLabelValues(out.Kind).Inc()
 		a.metrics.SlackEvents.Add(float64(out.Count))
 		a.log.Debug("slack message delivered", "kind", out.Kind, "events", out.Count, "folded", out.Folded.Count,
 			"backlog", a.backlog.Events())
 		return
+	}
+	if a.cfg.Silences != nil {
+		a.withdrawSilenced() // the failed post is queued again: withdraw what a silence now covers
 	}
 	reason, wait := a.webhook.Failed(res, time.Now())
 	a.metrics.SlackRetries.WithLabelValues(reason).Inc()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/slack"
 )
 
@@ -40,6 +41,10 @@ type SlackConfig struct {
 	// default 1s: a shutdown does not wait long for a Slack that does not
 	// answer.
 	FlushPostTimeout time.Duration
+	// Silences, when set, tells which URLs are silenced: their changes are
+	// withheld until no silence covers them (docs/slack.md, "Silences").
+	// The batcher must then receive every silence.Change.
+	Silences readmodel.Silencer
 }
 
 // withDefaults fills zero fields and caps the batch size at 40; the webhook

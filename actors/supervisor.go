@@ -14,6 +14,7 @@ import (
 	"github.com/spo2/spo2/actors/lease"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/silence"
 	"github.com/spo2/spo2/actors/target"
 	"github.com/spo2/spo2/persistence"
 )
@@ -184,6 +185,8 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.expireDue(ctx)
 	case Ready:
 		ctx.Respond(len(s.latest))
+	case silence.Change:
+		s.onSilences(ctx, msg)
 	case *actor.Stopping:
 		s.stopLeaseTimer()
 	}

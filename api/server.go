@@ -25,6 +25,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
+	"github.com/spo2/spo2/actors/silence"
 	"github.com/spo2/spo2/actors/target"
 )
 
@@ -67,6 +68,8 @@ type Deps struct {
 	Overload interface {
 		State() (overloaded bool, since time.Time, reason string)
 	}
+	// Silences, when set, serves /silences.
+	Silences *silence.Book
 }
 
 // Server holds the HTTP handlers. Create it with New.
@@ -117,6 +120,11 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodDelete, "/all", "delete_all", paramsAll, s.deleteAll)
 	route(http.MethodGet, "/status", "status", paramsURL, s.status)
 	route(http.MethodPost, "/bulk", "bulk", paramsNone, s.bulk)
+	if s.deps.Silences != nil {
+		route(http.MethodPost, "/silences", "silences", paramsNone, s.postSilence)
+		route(http.MethodGet, "/silences", "silences", paramsNone, s.getSilences)
+		route(http.MethodDelete, "/silences/:id", "silence", paramsNone, s.deleteSilence)
+	}
 	route(http.MethodGet, "/ws", "ws", paramsWS, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 		s.WS.ServeHTTP(w, req)
 	})

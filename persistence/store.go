@@ -6,6 +6,8 @@
 //	s/<url>  the last status (JSON): written lazily, a best-effort cache
 //	a/<url>  the last state announced on Slack: written after delivery
 //
+// and silences under x/<id> (JSON), written durably before acknowledged.
+//
 // Durable writes go through one group committer: concurrent callers' writes
 // are gathered into one Badger write batch and one fsync, so N writers cost
 // far less than N fsyncs. A write's completion is reported only after fsync.
@@ -31,6 +33,7 @@ const (
 	prefixRegistration = "r/"
 	prefixStatus       = "s/"
 	prefixAnnounced    = "a/"
+	prefixSilence      = "x/"
 
 	// maxGroupOps bounds the operations gathered into one group commit.
 	maxGroupOps = 50_000

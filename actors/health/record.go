@@ -51,13 +51,15 @@ type Registration struct {
 }
 
 // Record is a registration with its current status, as the API and the
-// WebSocket stream show it.
+// WebSocket stream show it. Silenced tells whether an active silence covers
+// the URL (its changes are not announced on Slack meanwhile).
 type Record struct {
 	URL       string          `json:"url"`
 	Data      json.RawMessage `json:"data"`
 	Probe     Settings        `json:"probe"`
 	Labels    Labels          `json:"labels"`
 	ExpiresAt *time.Time      `json:"expires_at"` // nil without a lease
+	Silenced  bool            `json:"silenced"`
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`

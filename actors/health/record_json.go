@@ -38,6 +38,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	} else {
 		b = AppendJSONTime(b, *r.ExpiresAt)
 	}
+	b = append(b, `,"silenced":`...)
+	b = strconv.AppendBool(b, r.Silenced)
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)

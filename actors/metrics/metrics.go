@@ -42,6 +42,9 @@ type Metrics struct {
 	// LeasesExpired is spo2_leases_expired_total: URLs removed because no
 	// PUT renewed their lease within its ttl.
 	LeasesExpired prometheus.Counter
+	// SlackSuppressed is spo2_slack_events_suppressed_total: changes not
+	// announced on Slack because a silence covered their URL.
+	SlackSuppressed prometheus.Counter
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -93,6 +96,8 @@ func New() *Metrics {
 	}
 	m.ProbesInconclusive = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_inconclusive_total", Help: "Probe outcomes ignored because SpO₂ was overloaded when they timed out (or ran out of descriptors or ports)."})
 	m.LeasesExpired = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_leases_expired_total", Help: "URLs removed because no PUT renewed their lease within its ttl."})
+	m.SlackSuppressed = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_slack_events_suppressed_total", Help: "State changes not announced on Slack because a silence covered their URL (a change still differing from the last announced state when the silence ends is announced then)."})
+	f(m.SlackSuppressed)
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
@@ -112,6 +117,13 @@ func New() *Metrics {
 func (m *Metrics) CountProbesInFlight(busy func() int) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "spo2_probes_in_flight", Help: "Probes currently running."}, func() float64 { return float64(busy()) }))
+}
+
+// CountSilences registers spo2_silences_active, read from active (the
+// number of active silences) at each scrape.
+func (m *Metrics) CountSilences(active func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_silences_active", Help: "Active silences (POST /silences)."}, func() float64 { return float64(active()) }))
 }
 
 // CountStoreFree registers spo2_store_free_bytes, read from free (the free

@@ -20,6 +20,7 @@ import (
 type Entry struct {
 	reg    atomic.Pointer[health.Registration]
 	status atomic.Pointer[health.Status]
+	model  *Model
 }
 
 // Registration returns the current registration.
@@ -41,26 +42,60 @@ func (e *Entry) CompareAndSwapStatus(old, s *health.Status) bool {
 	return e.status.CompareAndSwap(old, s)
 }
 
-// Record joins the current registration and status.
-func (e *Entry) Record() health.Record { return health.NewRecord(e.reg.Load(), e.status.Load()) }
+// Record joins the current registration and status, and tells whether the
+// URL is silenced now.
+func (e *Entry) Record() health.Record {
+	reg := e.reg.Load()
+	rec := health.NewRecord(reg, e.status.Load())
+	rec.Silenced = e.model.silenced(reg)
+	return rec
+}
 
 // Ref is a registration and status captured together at one moment.
 type Ref struct {
 	Reg    *health.Registration
 	Status *health.Status
+	model  *Model
 }
 
-// Record joins the captured registration and status.
-func (r Ref) Record() health.Record { return health.NewRecord(r.Reg, r.Status) }
+// Record joins the captured registration and status, and tells whether the
+// URL is silenced now.
+func (r Ref) Record() health.Record {
+	rec := health.NewRecord(r.Reg, r.Status)
+	rec.Silenced = r.model.silenced(r.Reg)
+	return rec
+}
+
+// Silenced reports whether an active silence covers the URL now. It is
+// asked when a record is built, not when the Ref is captured: capturing
+// 100,000 Refs reads no registration.
+func (r Ref) Silenced() bool { return r.model.silenced(r.Reg) }
+
+// Silencer tells whether an active silence covers a URL with the given
+// labels; silence.Book implements it. It must be cheap: GET /all asks it
+// for every URL.
+type Silencer interface {
+	Silenced(url string, labels health.Labels) bool
+}
 
 // Model is the set of entries, safe for concurrent use.
 type Model struct {
-	mu      sync.RWMutex
-	entries map[string]*Entry
+	mu       sync.RWMutex
+	entries  map[string]*Entry
+	silencer Silencer
 }
 
 // New returns an empty model.
 func New() *Model { return &Model{entries: make(map[string]*Entry)} }
+
+// SetSilencer makes records tell whether their URL is silenced. Call it
+// before the model is used; without it no URL is silenced.
+func (m *Model) SetSilencer(s Silencer) { m.silencer = s }
+
+// silenced reports whether reg's URL is silenced now; false on a nil Model.
+func (m *Model) silenced(reg *health.Registration) bool {
+	return m != nil && m.silencer != nil && m.silencer.Silenced(reg.URL, reg.Labels)
+}
 
 // Put adds url with the given registration and status, or replaces the
 // registration of an existing entry (keeping its status). It returns the entry.
@@ -71,7 +106,7 @@ func (m *Model) Put(r *health.Registration, s *health.Status) *Entry {
 		e.SetRegistration(r)
 		return e
 	}
-	e := &Entry{}
+	e := &Entry{model: m}
 	e.SetRegistration(r)
 	e.SetStatus(s)
 	m.entries[r.URL] = e
@@ -115,7 +150,7 @@ func (m *Model) Refs() []Ref {
 	defer m.mu.RUnlock()
 	refs := make([]Ref, 0, len(m.entries))
 	for _, e := range m.entries {
-		refs = append(refs, Ref{Reg: e.reg.Load(), Status: e.status.Load()})
+		refs = append(refs, Ref{Reg: e.reg.Load(), Status: e.status.Load(), model: m})
 	}
 	return refs
 }

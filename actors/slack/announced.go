@@ -23,22 +23,27 @@ type AnnouncementStore interface {
 // Last, Set, Forget and Len are for one goroutine (the batcher); Save may be
 // called from any goroutine.
 type Announced struct {
-	store AnnouncementStore
-	log   *slog.Logger
-	last  map[string]health.State
+	store     AnnouncementStore
+	log       *slog.Logger
+	last      map[string]health.State
+	delivered map[string]health.State // what Slack accepted (loaded, then Delivered)
 }
 
 // LoadAnnounced reads the states saved in store. When they cannot be read
 // the failure is logged and every URL counts as announced healthy, so failing
 // URLs are announced again rather than not at all.
 func LoadAnnounced(store AnnouncementStore, log *slog.Logger) *Announced {
-	a := &Announced{store: store, log: log, last: make(map[string]health.State)}
+	a := &Announced{store: store, log: log, last: make(map[string]health.State),
+		delivered: make(map[string]health.State)}
 	loaded, err := store.LoadAnnounced()
 	if err != nil {
 		log.Error("loading announced states failed; every failing URL will be announced again", "err", err)
 		return a
 	}
 	a.last = loaded
+	for url, st := range loaded {
+		a.delivered[url] = st
+	}
 	return a
 }
 
@@ -55,7 +60,29 @@ func (a *Announced) Set(url string, st health.State) { a.last[url] = st }
 
 // Forget drops url (it was removed); the store drops it with the
 // registration.
-func (a *Announced) Forget(url string) { delete(a.last, url) }
+func (a *Announced) Forget(url string) {
+	delete(a.last, url)
+	delete(a.delivered, url)
+}
+
+// Delivered records, in memory, states that Slack accepted; call it on the
+// batcher's goroutine (Save persists them).
+func (a *Announced) Delivered(states map[string]health.State) {
+	for url, st := range states {
+		a.delivered[url] = st
+	}
+}
+
+// Revert takes back url's queued change: its last state becomes the last
+// one Slack accepted (healthy when none). The batcher calls it when a change
+// is withdrawn before it was sent.
+func (a *Announced) Revert(url string) {
+	if st, ok := a.delivered[url]; ok {
+		a.last[url] = st
+		return
+	}
+	delete(a.last, url)
+}
 
 // Len returns the number of URLs with a recorded state.
 func (a *Announced) Len() int { return len(a.last) }

@@ -146,6 +146,34 @@ func (b *Backlog) Remove(url string) {
 	b.filter(func(it *item) bool { return it.notice != nil || it.q.URL != url })
 }
 
+// Withdraw drops url's queued events that are not in flight and reports
+// whether it dropped any: a silence began for url. Folded events stay (they
+// are counted, not listed).
+func (b *Backlog) Withdraw(url string) bool {
+	if b.pending[url] == 0 {
+		return false
+	}
+	dropped := false
+	b.filter(func(it *item) bool {
+		if it.notice != nil || it.inflight || it.q.URL != url {
+			return true
+		}
+		dropped = true
+		return false
+	})
+	return dropped
+}
+
+// QueuedURLs returns the URLs that have events queued or in flight, in no
+// particular order.
+func (b *Backlog) QueuedURLs() []string {
+	urls := make([]string, 0, len(b.pending))
+	for url := range b.pending {
+		urls = append(urls, url)
+	}
+	return urls
+}
+
 // TakeWindow removes and returns, oldest first, the events of window that are
 // not in flight, turned failing, and whose URL is in failing: they become
 // part of a mass-failure notice instead of batch lines.

@@ -65,6 +65,27 @@ func (i *Incident) Remove(url string) {
 	}
 }
 
+// Withdraw takes url out of the mass failure as if it had never been in it,
+// and reports whether it was: a silence began for url. The recovery notice
+// does not mention it.
+func (i *Incident) Withdraw(url string) bool {
+	if !i.Has(url) {
+		return false
+	}
+	delete(i.urls, url)
+	i.total--
+	return true
+}
+
+// URLs returns the URLs in the mass failure, in no particular order.
+func (i *Incident) URLs() []string {
+	urls := make([]string, 0, len(i.urls))
+	for url := range i.urls {
+		urls = append(urls, url)
+	}
+	return urls
+}
+
 // Failing returns how many of its URLs are failing.
 func (i *Incident) Failing() int {
 	n := 0

@@ -43,6 +43,10 @@ type Event struct {
 	// Restored marks a state found at start-up that was never announced:
 	// the state before it is unknown, At is when it began (zero if unknown).
 	Restored bool
+	// AfterSilence marks a state reached while a silence held the URL's
+	// changes, announced when the silence ended: Previous is the state
+	// announced before, At is when the new state began.
+	AfterSilence bool
 }
 
 // Folded counts the events left out of the messages because the backlog was
@@ -139,6 +143,8 @@ func Line(e Event) (mrkdwn, plain string) {
 		since = "state found at start-up"
 	case e.Restored:
 		since = "since " + e.At.UTC().Format("2006-01-02 15:04:05 UTC") + ", state found at start-up"
+	case e.AfterSilence && !e.At.IsZero():
+		since = fmt.Sprintf("was %s; since %s, during a silence", e.Previous, e.At.UTC().Format("2006-01-02 15:04:05 UTC"))
 	case e.Previous == health.Pending || e.Previous == "":
 		since = "first verdict"
 	case e.PreviousSince.IsZero() || e.At.Before(e.PreviousSince):

@@ -9,6 +9,10 @@
 //   - a terminal transcript: `$ command` lines, each followed by the output
 //     it printed.
 //
+// A command may use $ID: the "id" of the last answer that had one (a JSON
+// object, or a transcript line holding one), such as a silence's id, which
+// SpO₂ picks.
+//
 // The examples of a document run in order against one spo2, started with the
 // default configuration. An HTML comment `<!-- doc-test: env K=V … -->`
 // before a block starts a fresh spo2 with that environment for it and the
@@ -92,6 +96,7 @@ func TestDocumentedExamples(t *testing.T) {
 				t.Fatalf("%s has no example to run", doc)
 			}
 			var p *harness.Process
+			var id string // $ID: the last answer's "id"
 			for i, ex := range examples {
 				if i == 0 || ex.newProcess {
 					if p != nil {
@@ -101,13 +106,17 @@ func TestDocumentedExamples(t *testing.T) {
 				}
 				where := fmt.Sprintf("%s:%d: %s", doc, ex.line, ex.command)
 				if ex.transcript {
-					got := runTranscript(t, ex.command, p)
+					got := runTranscript(t, ex.command, p, id)
+					for _, line := range got {
+						id = idOf(line, id)
+					}
 					if diff := sameOutput(ex.output, got); diff != "" {
 						t.Errorf("%s\n%s\n got:\n%s\nwant:\n%s", where, diff, strings.Join(got, "\n"), strings.Join(ex.output, "\n"))
 					}
 					continue
 				}
-				status, body := runCurl(t, ex.command, p)
+				status, body := runCurl(t, ex.command, p, id)
+				id = idOf(string(body), id)
 				if ex.status != 0 && status != ex.status {
 					t.Errorf("%s\nanswered %d %s, documented %d", where, status, body, ex.status)
 					continue
@@ -210,14 +219,26 @@ func parseExamples(t *testing.T, path string) []example {
 	return out
 }
 
+// idOf returns the "id" of answer when it is a JSON object that has one,
+// else last.
+func idOf(answer, last string) string {
+	var v struct {
+		ID *string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(answer), &v); err != nil || v.ID == nil {
+		return last
+	}
+	return *v.ID
+}
+
 // shell runs script with bash, with a curl that reaches p at the documented
-// addresses, and returns what it printed on stdout.
-func shell(t *testing.T, script string, p *harness.Process, curlFlags string) []byte {
+// addresses and $ID set to id, and returns what it printed on stdout.
+func shell(t *testing.T, script string, p *harness.Process, curlFlags, id string) []byte {
 	t.Helper()
 	_, httpPort, _ := net.SplitHostPort(p.HTTPAddr)
 	_, wsPort, _ := net.SplitHostPort(p.WSAddr)
 	wrapper := fmt.Sprintf("curl() { command curl --max-time 20 --connect-to localhost:8000:127.0.0.1:%s --connect-to localhost:8001:127.0.0.1:%s %s \"$@\"; }\n",
-		httpPort, wsPort, curlFlags)
+		httpPort, wsPort, curlFlags) + "ID=" + strconv.Quote(id) + "\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", wrapper+script)
@@ -231,10 +252,10 @@ func shell(t *testing.T, script string, p *harness.Process, curlFlags string) []
 }
 
 // runCurl runs a `# →` example and returns the HTTP status and body.
-func runCurl(t *testing.T, command string, p *harness.Process) (int, []byte) {
+func runCurl(t *testing.T, command string, p *harness.Process, id string) (int, []byte) {
 	t.Helper()
 	bodyFile := filepath.Join(t.TempDir(), "body")
-	out := shell(t, command, p, fmt.Sprintf("-sS -o %q -w '%%{http_code}'", bodyFile))
+	out := shell(t, command, p, fmt.Sprintf("-sS -o %q -w '%%{http_code}'", bodyFile), id)
 	status, err := strconv.Atoi(strings.TrimSpace(string(out)))
 	if err != nil {
 		t.Fatalf("%s: no status from curl: %q", command, out)
@@ -247,9 +268,9 @@ func runCurl(t *testing.T, command string, p *harness.Process) (int, []byte) {
 }
 
 // runTranscript runs a `$ ` command as written and returns its output lines.
-func runTranscript(t *testing.T, command string, p *harness.Process) []string {
+func runTranscript(t *testing.T, command string, p *harness.Process, id string) []string {
 	t.Helper()
-	out := strings.ReplaceAll(string(shell(t, command, p, "")), "\r\n", "\n")
+	out := strings.ReplaceAll(string(shell(t, command, p, "", id)), "\r\n", "\n")
 	return strings.Split(strings.TrimRight(out, "\n"), "\n")
 }
 

@@ -34,6 +34,7 @@ type Record struct {
 	Probe     ProbeSettings     `json:"probe"`
 	Labels    map[string]string `json:"labels"`
 	ExpiresAt *time.Time        `json:"expires_at"`
+	Silenced  bool              `json:"silenced"`
 	Status    Status            `json:"status"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
