@@ -23,7 +23,7 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 	var first, capture time.Duration
 	for range b.N {
 		start := time.Now()
-		s := newSharedSnapshot(m.Refs(), start)
+		s := newSharedSnapshot(m.Refs(), start, 0, nil)
 		capture += time.Since(start)
 		if _, ok := s.Frame(0); !ok {
 			b.Fatal("no frame")

@@ -39,6 +39,10 @@ type Metrics struct {
 	// ProbesInconclusive is spo2_probes_inconclusive_total: outcomes not
 	// counted against their URL because SpO₂ was overloaded.
 	ProbesInconclusive prometheus.Counter
+	// WSResumes is spo2_websocket_resumes_total{result}: stream clients that
+	// connected with ?since=, by what they got: "replayed" (the events they
+	// missed) or "snapshot" (those were no longer kept).
+	WSResumes *prometheus.CounterVec
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -89,6 +93,11 @@ func New() *Metrics {
 		m.StoreRefused.WithLabelValues(kind) // exported as 0 from the start
 	}
 	m.ProbesInconclusive = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probes_inconclusive_total", Help: "Probe outcomes ignored because SpO₂ was overloaded when they timed out (or ran out of descriptors or ports)."})
+	m.WSResumes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_websocket_resumes_total", Help: "WebSocket clients that resumed with ?since=, by what they got: replayed (the events they missed) or snapshot (those were no longer kept)."}, []string{"result"})
+	for _, result := range []string{"replayed", "snapshot"} {
+		m.WSResumes.WithLabelValues(result) // exported as 0 from the start
+	}
+	r.MustRegister(m.WSResumes)
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)
