@@ -60,7 +60,7 @@ var settings = []setting{
 	{"SLACK_MAX_BACKLOG", "10000", "events waiting for Slack before the oldest are folded into a count"},
 	{"WS_PING_INTERVAL", "30s", "ping idle WebSocket clients at this interval"},
 	{"WS_CLIENT_QUEUE", "1024", "events queued for one WebSocket client before it is cut"},
-	{"WS_RESUME_BUFFER", "100000", "last events kept for WebSocket clients that resume with ?since= (0: none)"},
+	{"WS_RESUME_BUFFER", "10000", "last events kept for WebSocket clients that resume with ?since= (0: none)"},
 	{"API_TOKEN", "", "when set, every route but /healthz requires Authorization: Bearer <token>"},
 	{"TLS_CERT_FILE", "", "TLS certificate (with TLS_KEY_FILE: both listeners serve TLS)"},
 	{"TLS_KEY_FILE", "", "TLS private key"},
