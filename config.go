@@ -30,6 +30,7 @@ type config struct {
 	MaxInFlight    int
 	WSPing         time.Duration
 	WSQueue        int
+	WSResume       int
 	APIToken       string
 	TLSCert        string
 	TLSKey         string
@@ -59,6 +60,7 @@ var settings = []setting{
 	{"SLACK_MAX_BACKLOG", "10000", "events waiting for Slack before the oldest are folded into a count"},
 	{"WS_PING_INTERVAL", "30s", "ping idle WebSocket clients at this interval"},
 	{"WS_CLIENT_QUEUE", "1024", "events queued for one WebSocket client before it is cut"},
+	{"WS_RESUME_BUFFER", "10000", "last events kept for WebSocket clients that resume with ?since= (0: none)"},
 	{"API_TOKEN", "", "when set, every route but /healthz requires Authorization: Bearer <token>"},
 	{"TLS_CERT_FILE", "", "TLS certificate (with TLS_KEY_FILE: both listeners serve TLS)"},
 	{"TLS_KEY_FILE", "", "TLS private key"},
@@ -110,6 +112,7 @@ func loadConfig(args []string) (config, error) {
 		MaxInFlight:    p.intIn("MAX_PROBES_IN_FLIGHT", 1, 100_000),
 		WSPing:         p.duration("WS_PING_INTERVAL"),
 		WSQueue:        p.intIn("WS_CLIENT_QUEUE", 1, 10_000_000),
+		WSResume:       p.intIn("WS_RESUME_BUFFER", 0, 10_000_000),
 		APIToken:       p.str("API_TOKEN"),
 		TLSCert:        p.str("TLS_CERT_FILE"),
 		TLSKey:         p.str("TLS_KEY_FILE"),

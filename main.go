@@ -146,7 +146,7 @@ func serve(cfg config, log *slog.Logger) error {
 	m.CountDialsInFlight(prober.Dialing)
 
 	root := system.Root
-	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log), "broadcaster")
+	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log, cfg.WSResume), "broadcaster")
 	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
 		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: store, Model: model, Broadcaster: broadcaster,
 		Checkers:  &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log},

@@ -10,12 +10,14 @@ import (
 
 // Event is one change streamed to subscribers (WebSocket clients, the Slack
 // batcher). AppendJSON appends its wire form: a JSON object whose "type"
-// names it. A record inside an event is encoded exactly as GET /all and
-// GET /status encode it (health.Record.AppendJSON): the same bytes on every
-// path, with no HTML escaping of custom data.
+// names it, followed by "seq", the event's place in this process's stream
+// (the broadcaster numbers events as it publishes them). A record inside an
+// event is encoded exactly as GET /all and GET /status encode it
+// (health.Record.AppendJSON): the same bytes on every path, with no HTML
+// escaping of custom data.
 type Event interface {
 	EventType() string
-	AppendJSON(b []byte) []byte
+	AppendJSON(b []byte, seq uint64) []byte
 }
 
 // Event type names, as they appear in the "type" field.
@@ -41,15 +43,19 @@ type StatusChanged struct {
 	// PreviousSince is when the previous state began (zero when unknown); it
 	// lets alerts say how long the previous state lasted. Not streamed.
 	PreviousSince time.Time
+	// Labels are the URL's labels when the event was published, for the
+	// stream's label filter. Not streamed.
+	Labels health.Labels
 }
 
 // EventType names the event.
 func (StatusChanged) EventType() string { return TypeStatus }
 
-// AppendJSON appends {"type":"status","url":…,"state":…,"previous":…,
-// "code":…,"error":…,"error_kind":…,"latency_ms":…,"at":…}.
-func (e StatusChanged) AppendJSON(b []byte) []byte {
-	b = append(b, `{"type":"status","url":`...)
+// AppendJSON appends {"type":"status","seq":…,"url":…,"state":…,
+// "previous":…,"code":…,"error":…,"error_kind":…,"latency_ms":…,"at":…}.
+func (e StatusChanged) AppendJSON(b []byte, seq uint64) []byte {
+	b = appendHead(b, TypeStatus, seq)
+	b = append(b, `,"url":`...)
 	b = health.AppendJSONString(b, e.URL)
 	b = append(b, `,"state":`...)
 	b = health.AppendJSONString(b, string(e.State))
@@ -73,14 +79,17 @@ type Registered struct {
 	Record health.Record
 	// New is true when the URL was not registered before. Not streamed.
 	New bool
+	// Previous are the URL's labels before this change (nil for a new URL),
+	// for the stream's label filter. Not streamed.
+	Previous health.Labels
 }
 
 // EventType names the event.
 func (Registered) EventType() string { return TypeRegistered }
 
-// AppendJSON appends {"type":"registered","record":{…}}.
-func (e Registered) AppendJSON(b []byte) []byte {
-	return appendRecordEvent(b, TypeRegistered, &e.Record)
+// AppendJSON appends {"type":"registered","seq":…,"record":{…}}.
+func (e Registered) AppendJSON(b []byte, seq uint64) []byte {
+	return appendRecordEvent(b, TypeRegistered, seq, &e.Record)
 }
 
 // Removed says a URL is no longer watched.
@@ -89,14 +98,18 @@ type Removed struct {
 	Reason string
 	// Data is the custom data the URL had. Not streamed.
 	Data json.RawMessage
+	// Labels are the labels the URL had, for the stream's label filter. Not
+	// streamed.
+	Labels health.Labels
 }
 
 // EventType names the event.
 func (Removed) EventType() string { return TypeRemoved }
 
-// AppendJSON appends {"type":"removed","url":…,"reason":…}.
-func (e Removed) AppendJSON(b []byte) []byte {
-	b = append(b, `{"type":"removed","url":`...)
+// AppendJSON appends {"type":"removed","seq":…,"url":…,"reason":…}.
+func (e Removed) AppendJSON(b []byte, seq uint64) []byte {
+	b = appendHead(b, TypeRemoved, seq)
+	b = append(b, `,"url":`...)
 	b = health.AppendJSONString(b, e.URL)
 	b = append(b, `,"reason":`...)
 	b = health.AppendJSONString(b, e.Reason)
@@ -111,26 +124,45 @@ type Snapshot struct {
 // EventType names the event.
 func (Snapshot) EventType() string { return TypeSnapshot }
 
-// AppendJSON appends {"type":"snapshot","record":{…}}.
-func (e Snapshot) AppendJSON(b []byte) []byte { return appendRecordEvent(b, TypeSnapshot, &e.Record) }
+// AppendJSON appends {"type":"snapshot","seq":…,"record":{…}}; seq is the
+// one the snapshot is consistent with.
+func (e Snapshot) AppendJSON(b []byte, seq uint64) []byte {
+	return appendRecordEvent(b, TypeSnapshot, seq, &e.Record)
+}
 
-// appendRecordEvent appends {"type":typ,"record":{…}}.
-func appendRecordEvent(b []byte, typ string, rec *health.Record) []byte {
+// appendHead appends {"type":typ,"seq":seq without the closing brace.
+func appendHead(b []byte, typ string, seq uint64) []byte {
 	b = append(b, `{"type":"`...)
 	b = append(b, typ...)
-	b = append(b, `","record":`...)
+	b = append(b, `","seq":`...)
+	return strconv.AppendUint(b, seq, 10)
+}
+
+// appendRecordEvent appends {"type":typ,"seq":seq,"record":{…}}.
+func appendRecordEvent(b []byte, typ string, seq uint64, rec *health.Record) []byte {
+	b = appendHead(b, typ, seq)
+	b = append(b, `,"record":`...)
 	b = rec.AppendJSON(b)
 	return append(b, '}')
 }
 
-// Synced follows the last snapshot event.
+// Synced ends a snapshot, or the replay of missed events to a client that
+// resumed. Its seq is the last event the client has now seen (or that the
+// snapshot already shows): the one to resume from.
 type Synced struct{}
 
 // EventType names the event.
 func (Synced) EventType() string { return TypeSynced }
 
-// AppendJSON appends {"type":"synced"}.
-func (Synced) AppendJSON(b []byte) []byte { return append(b, `{"type":"synced"}`...) }
+// AppendJSON appends {"type":"synced","seq":…}.
+func (Synced) AppendJSON(b []byte, seq uint64) []byte {
+	return append(appendHead(b, TypeSynced, seq), '}')
+}
 
 // RemovalReasonDeleted is the reason of a removal through the API.
 const RemovalReasonDeleted = "deleted"
+
+// RemovalReasonUnmatched tells a stream client with a label filter that a
+// URL's labels changed so that it no longer matches; the URL is still
+// registered.
+const RemovalReasonUnmatched = "unmatched"

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -20,19 +21,24 @@ func TestEventsEncodeRecordsAsTheAPIDoes(t *testing.T) {
 		ev   Event
 		want string
 	}{
-		{"registered", Registered{Record: rec, New: true}, `{"type":"registered","record":` + wantRecord + `}`},
-		{"snapshot", Snapshot{Record: rec}, `{"type":"snapshot","record":` + wantRecord + `}`},
+		{"registered", Registered{Record: rec, New: true}, `{"type":"registered","seq":42,"record":` + wantRecord + `}`},
+		{"snapshot", Snapshot{Record: rec}, `{"type":"snapshot","seq":42,"record":` + wantRecord + `}`},
 		{"status", StatusChanged{URL: "http://h/<a>&b", State: health.Unreachable, Previous: health.Healthy,
 			Error: "connection refused", ErrorKind: health.KindRefused, LatencyMS: 0.4, At: at, PreviousSince: at},
-			`{"type":"status","url":"http://h/<a>&b","state":"unreachable","previous":"healthy","code":0,` +
+			`{"type":"status","seq":42,"url":"http://h/<a>&b","state":"unreachable","previous":"healthy","code":0,` +
 				`"error":"connection refused","error_kind":"refused","latency_ms":0.4,"at":"2026-11-21T10:00:00.0000005Z"}`},
 		{"removed", Removed{URL: "http://h/<a>&b", Reason: RemovalReasonDeleted, Data: json.RawMessage(`1`)},
-			`{"type":"removed","url":"http://h/<a>&b","reason":"deleted"}`},
-		{"synced", Synced{}, `{"type":"synced"}`},
+			`{"type":"removed","seq":42,"url":"http://h/<a>&b","reason":"deleted"}`},
+		{"synced", Synced{}, `{"type":"synced","seq":42}`},
+		{"seq of a whole uint64", Synced{}, `{"type":"synced","seq":18446744073709551615}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := string(tc.ev.AppendJSON(nil))
+			seq := uint64(42)
+			if strings.Contains(tc.name, "uint64") {
+				seq = math.MaxUint64
+			}
+			got := string(tc.ev.AppendJSON(nil, seq))
 			if got != tc.want {
 				t.Fatalf("AppendJSON\n got %s\nwant %s", got, tc.want)
 			}

@@ -21,7 +21,10 @@ const snapshotShareAge = time.Second
 // SharedSnapshot is the read model captured at one moment, encoded once, a
 // frame at a time, for every subscriber that receives it. Its records come
 // failing first (unreachable and unhealthy), then pending, then healthy, each
-// group ordered by URL; the last frame ends with {"type":"synced"}.
+// group ordered by URL; the last frame ends with {"type":"synced"}. Every
+// event of it carries the seq of the last event published before it was
+// taken: the snapshot shows every event up to that one. A snapshot taken for
+// a label selector holds only the matching records and is not shared.
 //
 // Encoding is streamed: Frame(i) encodes frames up to i when no one has yet,
 // so the first frame can leave before the last record is encoded. A
@@ -29,6 +32,8 @@ const snapshotShareAge = time.Second
 // methods are safe for concurrent use.
 type SharedSnapshot struct {
 	taken time.Time
+	seq   uint64
+	sel   health.Selector // nil: every record
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced when a frame is added
@@ -61,9 +66,10 @@ func (f *SnapshotFrame) Compressed(compress func([]byte) []byte) []byte {
 	return f.compressed
 }
 
-// newSharedSnapshot captures refs (in any order) taken at the moment at.
-func newSharedSnapshot(refs []readmodel.Ref, at time.Time) *SharedSnapshot {
-	return &SharedSnapshot{taken: at, refs: refs, changed: make(chan struct{})}
+// newSharedSnapshot captures refs (in any order) taken at the moment at,
+// after the event seq, keeping those whose labels match sel (all for nil).
+func newSharedSnapshot(refs []readmodel.Ref, at time.Time, seq uint64, sel health.Selector) *SharedSnapshot {
+	return &SharedSnapshot{taken: at, seq: seq, sel: sel, refs: refs, changed: make(chan struct{})}
 }
 
 // Frame returns frame i, encoding the frames before it that no one has
@@ -124,7 +130,7 @@ func (s *SharedSnapshot) Encoded() int {
 // the caller that set s.encoding may call it.
 func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 	if !s.ordered {
-		s.refs, s.groups = failingFirst(s.refs)
+		s.refs, s.groups = failingFirst(s.refs, s.sel)
 		s.ordered = true
 	}
 	end := min(s.next+SnapshotFrameRecords, len(s.refs))
@@ -145,13 +151,13 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 	var ev Snapshot
 	for i := s.next; i < end; i++ {
 		ev.Record = s.refs[i].Record()
-		frame = ev.AppendJSON(frame)
+		frame = ev.AppendJSON(frame, s.seq)
 		frame = append(frame, ',')
 	}
 	s.next = end
 	last := end == len(s.refs)
 	if last {
-		frame = append(Synced{}.AppendJSON(frame), ']')
+		frame = append(Synced{}.AppendJSON(frame, s.seq), ']')
 		s.refs = nil
 	} else {
 		frame[len(frame)-1] = ']'
@@ -159,9 +165,10 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 	return &SnapshotFrame{Payload: frame}, last
 }
 
-// failingFirst reorders refs into failing, pending, then healthy refs, and
-// returns where each of these groups ends.
-func failingFirst(refs []readmodel.Ref) ([]readmodel.Ref, []int) {
+// failingFirst reorders the refs whose labels match sel (all for nil) into
+// failing, pending, then healthy refs, and returns where each of these
+// groups ends.
+func failingFirst(refs []readmodel.Ref, sel health.Selector) ([]readmodel.Ref, []int) {
 	group := func(st health.State) int {
 		switch {
 		case st.Failing():
@@ -171,14 +178,20 @@ func failingFirst(refs []readmodel.Ref) ([]readmodel.Ref, []int) {
 		}
 		return 2
 	}
+	keep := func(r readmodel.Ref) bool { return sel == nil || sel.Matches(r.Reg.Labels) }
 	var at [3]int
 	for _, r := range refs {
-		at[group(r.Status.State)]++
+		if keep(r) {
+			at[group(r.Status.State)]++
+		}
 	}
-	ends := []int{at[0], at[0] + at[1], len(refs)}
+	ends := []int{at[0], at[0] + at[1], at[0] + at[1] + at[2]}
 	at = [3]int{0, ends[0], ends[1]}
-	out := make([]readmodel.Ref, len(refs))
+	out := make([]readmodel.Ref, ends[2])
 	for _, r := range refs {
+		if !keep(r) {
+			continue
+		}
 		g := group(r.Status.State)
 		out[at[g]] = r
 		at[g]++

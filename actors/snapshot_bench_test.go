@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,32 +10,58 @@ import (
 )
 
 // BenchmarkSnapshotEncode captures and encodes the snapshot of 100,000 URLs
-// (20 % failing, 5 % pending), reporting the time to the first frame (the
-// capture the broadcaster does, then frame 0) and to the whole snapshot.
+// (20 % failing, 5 % pending; one in ten labelled team=search, the others
+// team=ads), reporting the time to the first frame (the capture the
+// broadcaster does, then frame 0) and to the whole snapshot: shared (no
+// selector), and for a client whose selector matches one URL in ten, or
+// none.
 func BenchmarkSnapshotEncode(b *testing.B) {
 	const n = 100_000
 	m := readmodel.New()
-	fillModel(m, n, func(i int) health.State {
-		return []health.State{health.Healthy, health.Unreachable, health.Unhealthy, health.Healthy, health.Pending,
-			health.Healthy, health.Healthy, health.Healthy, health.Healthy, health.Healthy}[i%10]
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	var first, capture time.Duration
-	for range b.N {
-		start := time.Now()
-		s := newSharedSnapshot(m.Refs(), start)
-		capture += time.Since(start)
-		if _, ok := s.Frame(0); !ok {
-			b.Fatal("no frame")
+	states := []health.State{health.Healthy, health.Unreachable, health.Unhealthy, health.Healthy, health.Pending,
+		health.Healthy, health.Healthy, health.Healthy, health.Healthy, health.Healthy}
+	search, ads := health.Labels{"team": "search"}, health.Labels{"team": "ads"}
+	for i := range n {
+		labels := ads
+		if i%10 == 7 {
+			labels = search
 		}
-		first += time.Since(start)
-		for i := 1; ; i++ {
-			if _, ok := s.Frame(i); !ok {
-				break
-			}
-		}
+		m.Put(&health.Registration{URL: fmt.Sprintf("http://127.0.0.1:9/u%06d", i), Labels: labels},
+			&health.Status{State: states[i%10]})
 	}
-	b.ReportMetric(float64(capture.Microseconds())/float64(b.N)/1e3, "ms-capture")
-	b.ReportMetric(float64(first.Microseconds())/float64(b.N)/1e3, "ms-first-frame")
+	for _, bc := range []struct {
+		name string
+		sel  health.Selector
+	}{
+		{"all", nil},
+		{"labels=team=search", health.Selector{{Key: "team", Value: "search"}}},
+		{"labels=team=none", health.Selector{{Key: "team", Value: "none"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var first, capture time.Duration
+			var bytes int
+			for range b.N {
+				start := time.Now()
+				s := newSharedSnapshot(m.Refs(), start, 0, bc.sel)
+				capture += time.Since(start)
+				f, ok := s.Frame(0)
+				if !ok {
+					b.Fatal("no frame")
+				}
+				first += time.Since(start)
+				bytes = len(f.Payload)
+				for i := 1; ; i++ {
+					f, ok := s.Frame(i)
+					if !ok {
+						break
+					}
+					bytes += len(f.Payload)
+				}
+			}
+			b.ReportMetric(float64(capture.Microseconds())/float64(b.N)/1e3, "ms-capture")
+			b.ReportMetric(float64(first.Microseconds())/float64(b.N)/1e3, "ms-first-frame")
+			b.ReportMetric(float64(bytes), "bytes")
+		})
+	}
 }

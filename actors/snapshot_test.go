@@ -58,7 +58,7 @@ func TestSnapshotIsEncodedAsItIsRead(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			m := readmodel.New()
 			fillModel(m, n, func(int) health.State { return health.Healthy })
-			s := newSharedSnapshot(m.Snapshot(), time.Now())
+			s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil)
 			if _, ok := s.Frame(0); !ok {
 				t.Fatal("no frame 0")
 			}
@@ -90,7 +90,7 @@ func TestSnapshotPutsFailingURLsFirst(t *testing.T) {
 	m := readmodel.New()
 	n := 2*SnapshotFrameRecords + 7
 	fillModel(m, n, func(i int) health.State { return states[i*7%len(states)] })
-	_, evs := readFrames(t, newSharedSnapshot(m.Snapshot(), time.Now()))
+	_, evs := readFrames(t, newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil))
 	rank := map[string]int{"unreachable": 0, "unhealthy": 0, "pending": 1, "healthy": 2}
 	for i := 1; i < n; i++ {
 		a, b := evs[i-1].Record, evs[i].Record
@@ -109,7 +109,7 @@ func TestSnapshotPutsFailingURLsFirst(t *testing.T) {
 func TestSnapshotIsSharedWhileStreamed(t *testing.T) {
 	m := readmodel.New()
 	fillModel(m, 5*SnapshotFrameRecords, func(int) health.State { return health.Pending })
-	s := newSharedSnapshot(m.Snapshot(), time.Now())
+	s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil)
 	first, _ := s.Frame(0)
 	const readers = 4
 	got := make([][]*SnapshotFrame, readers)
@@ -152,7 +152,7 @@ func TestSnapshotAndStreamMissNothing(t *testing.T) {
 	t.Cleanup(system.Shutdown)
 	model := readmodel.New()
 	fillModel(model, 4*SnapshotFrameRecords, func(int) health.State { return health.Healthy })
-	bc := system.Root.Spawn(NewBroadcasterProps(model, metrics.New(), quietLog))
+	bc := system.Root.Spawn(NewBroadcasterProps(model, metrics.New(), quietLog, 0))
 
 	const added = 200
 	sub := NewSubscriber(added + 1)
@@ -175,7 +175,8 @@ func TestSnapshotAndStreamMissNothing(t *testing.T) {
 	}()
 	var snap *SharedSnapshot
 	select {
-	case snap = <-sub.Snapshot():
+	case o := <-sub.Opening():
+		snap = o.(*SharedSnapshot)
 	case <-time.After(10 * time.Second):
 		t.Fatal("no snapshot")
 	}

@@ -3,15 +3,16 @@ package actors
 import "sync"
 
 // Subscriber is one stream client's (a WebSocket connection's) view of the
-// broadcaster: a snapshot taken when it subscribed, then a bounded queue of
-// encoded events. The broadcaster never waits for a subscriber: when the
-// queue is full the subscriber is cut, Done closes and Reason says why.
+// broadcaster: an opening (a snapshot taken when it subscribed, or the events
+// it missed), then a bounded queue of encoded events. The broadcaster never
+// waits for a subscriber: when the queue is full the subscriber is cut, Done
+// closes and Reason says why.
 type Subscriber struct {
-	snapshot chan *SharedSnapshot
-	events   chan []byte
-	done     chan struct{}
-	once     sync.Once
-	reason   string
+	opening chan Opening
+	events  chan []byte
+	done    chan struct{}
+	once    sync.Once
+	reason  string
 }
 
 // Disconnect reasons reported by Subscriber.Reason.
@@ -27,15 +28,16 @@ func NewSubscriber(queue int) *Subscriber {
 		queue = 1
 	}
 	return &Subscriber{
-		snapshot: make(chan *SharedSnapshot, 1),
-		events:   make(chan []byte, queue),
-		done:     make(chan struct{}),
+		opening: make(chan Opening, 1),
+		events:  make(chan []byte, queue),
+		done:    make(chan struct{}),
 	}
 }
 
-// Snapshot delivers, once, every record as it was when the subscription took
-// effect. Every event after that moment arrives on Events.
-func (s *Subscriber) Snapshot() <-chan *SharedSnapshot { return s.snapshot }
+// Opening delivers, once, what the subscriber gets first: every record as it
+// was when the subscription took effect, or the events it missed until
+// then. Every event after that moment arrives on Events.
+func (s *Subscriber) Opening() <-chan Opening { return s.opening }
 
 // Events delivers each event as its JSON object.
 func (s *Subscriber) Events() <-chan []byte { return s.events }

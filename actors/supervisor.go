@@ -179,6 +179,11 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		s.applyCommitted(ctx, msg)
 	case checkerStatus:
 		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) && !s.pausedSince(msg) {
+			if entry := s.entries[pid.Id]; entry != nil {
+				// The labels of the URL's last registered event, which the
+				// broadcaster has before this one.
+				msg.event.Labels = entry.Registration().Labels
+			}
 			ctx.Send(s.cfg.Broadcaster, msg.event)
 		}
 	case leaseTick:
@@ -348,9 +353,9 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	}
 	if c.kind == "remove" {
 		it := c.items[0]
-		s.cfg.Model.Remove(it.url)
+		gone := s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
-		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
+		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data, Labels: labelsOf(gone)})
 		s.cfg.Log.Info("url removed", "url", target.Mask(it.url))
 		ctx.Send(c.replyTo, RemoveReply{Found: true, Data: it.prev.Data})
 		return
@@ -362,6 +367,10 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		if it.unchanged {
 			c.results[it.resIdx] = ItemResult{Record: s.currentRecord(it.prev, now)}
 			continue
+		}
+		var before health.Labels // as the last event of the URL showed them
+		if !it.created {
+			before = labelsOf(s.cfg.Model.Get(it.url))
 		}
 		entry := s.cfg.Model.Put(it.reg, initialStatus(it.reg, now))
 		pid, ok := s.checkers[it.url]
@@ -385,9 +394,9 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		}
 		rec := entry.Record()
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
-		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created})
+		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created, Previous: before})
 		if pausedFrom != nil {
-			s.announcePause(ctx, it.url, pausedFrom, &rec.Status)
+			s.announcePause(ctx, it.url, pausedFrom, &rec.Status, rec.Labels)
 		}
 	}
 	// The answer goes first: the registrations are durable and readable, and
@@ -402,6 +411,14 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	if changed > 0 {
 		s.cfg.Log.Info("urls registered", "count", changed)
 	}
+}
+
+// labelsOf returns the labels of e's registration (nil for a nil e).
+func labelsOf(e *readmodel.Entry) health.Labels {
+	if e == nil {
+		return nil
+	}
+	return e.Registration().Labels
 }
 
 // currentRecord is the record of an unchanged registration reg: its

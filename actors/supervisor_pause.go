@@ -67,16 +67,16 @@ func (s *Supervisor) pauseOrResume(entry *readmodel.Entry, now time.Time) (pause
 	}
 }
 
-// announcePause saves and publishes the change of url from the status from
-// to the paused status to.
-func (s *Supervisor) announcePause(ctx actor.Context, url string, from, to *health.Status) {
+// announcePause saves and publishes the change of url (with labels) from
+// the status from to the paused status to.
+func (s *Supervisor) announcePause(ctx actor.Context, url string, from, to *health.Status, labels health.Labels) {
 	s.cfg.Metrics.StateChanges.WithLabelValues(string(health.Paused)).Inc()
 	if st := s.cfg.Checkers.Statuses; st != nil {
 		st.SaveStatus(url, *to)
 	}
 	s.cfg.Log.Info("state changed", "url", target.Mask(url), "state", health.Paused, "previous", from.State)
 	ctx.Send(s.cfg.Broadcaster, StatusChanged{URL: url, State: health.Paused, Previous: from.State, At: to.Since,
-		PreviousSince: from.Since})
+		PreviousSince: from.Since, Labels: labels})
 }
 
 // pausedSince reports whether the URL of a checker's state change has been

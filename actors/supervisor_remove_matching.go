@@ -55,9 +55,9 @@ func (s *Supervisor) removeMatching(ctx actor.Context, msg RemoveMatching) {
 func (s *Supervisor) applyRemoveMatching(ctx actor.Context, c committed) {
 	urls := make([]string, 0, len(c.items))
 	for _, it := range c.items {
-		s.cfg.Model.Remove(it.url)
+		gone := s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
-		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data})
+		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonDeleted, Data: it.prev.Data, Labels: labelsOf(gone)})
 		urls = append(urls, it.url)
 	}
 	if len(urls) > 0 {

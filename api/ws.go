@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/health"
 )
 
 // wsWriteDeadline bounds one frame write to a client that reads slowly.
@@ -27,9 +30,11 @@ const maxClientFrame = 4 << 10
 // snapshot (one "snapshot" event per URL, failing URLs first, then "synced"),
 // streamed as it is encoded, then every event as it happens; every frame is a
 // text frame holding a JSON array, compressed when the client offered
-// permessage-deflate. A client whose queue fills up is cut (close code 1008)
-// and may reconnect for a fresh snapshot: it never slows probing or other
-// clients.
+// permessage-deflate. A client that gives ?since=SEQ gets the events after
+// SEQ instead of the snapshot when they are all still kept; one that gives
+// ?labels=SELECTOR sees only the matching URLs. A client whose queue fills
+// up is cut (close code 1008) and may reconnect for a fresh snapshot (or
+// resume): it never slows probing or other clients.
 type WSServer struct {
 	cfg  Config
 	deps Deps
@@ -57,7 +62,13 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong API token: add ?token=<token>")
 		return
 	}
-	if _, berr := checkQuery(r, paramsWS); berr != nil {
+	values, berr := checkQuery(r, paramsWS)
+	if berr != nil {
+		writeError(w, berr.code, berr.msg)
+		return
+	}
+	sub, berr := streamParams(values)
+	if berr != nil {
 		writeError(w, berr.code, berr.msg)
 		return
 	}
@@ -73,7 +84,28 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1)
 	defer s.wg.Done()
-	s.stream(conn, deflate())
+	s.stream(conn, deflate(), sub)
+}
+
+// streamParams reads since=SEQ and labels=SELECTOR into a subscription
+// request (without its subscriber).
+func streamParams(values url.Values) (actors.SubscribeStream, *badRequest) {
+	var sub actors.SubscribeStream
+	if v, ok := values["since"]; ok {
+		n, err := strconv.ParseUint(v[0], 10, 64)
+		if err != nil {
+			return sub, invalid("since %q is not a seq: give the seq of the last event received, a whole number", v[0])
+		}
+		sub.Resume, sub.Since = true, n
+	}
+	if v, ok := values["labels"]; ok {
+		sel, err := health.ParseSelector(v[0])
+		if err != nil {
+			return sub, invalid("%s", err.Error())
+		}
+		sub.Labels = sel
+	}
+	return sub, nil
 }
 
 // checkHandshake reports what keeps r from being a WebSocket handshake that
@@ -184,8 +216,9 @@ func (c *wsConn) writeCompressed(payload []byte) error {
 	return c.writeFrame(f)
 }
 
-// writeSnapshot sends one snapshot frame; its compressed form is shared by
-// every client that negotiated compression.
+// writeSnapshot sends one frame of a client's opening (a snapshot or a
+// replay); a snapshot frame's compressed form is shared by every client that
+// negotiated compression.
 func (c *wsConn) writeSnapshot(f *actors.SnapshotFrame) error {
 	if !c.deflate {
 		return c.writeFrame(ws.NewTextFrame(f.Payload))
@@ -196,12 +229,13 @@ func (c *wsConn) writeSnapshot(f *actors.SnapshotFrame) error {
 	return c.writeFrame(ws.NewTextFrame(f.Payload))
 }
 
-func (s *WSServer) stream(conn net.Conn, deflate bool) {
+func (s *WSServer) stream(conn net.Conn, deflate bool, subscribe actors.SubscribeStream) {
 	defer conn.Close()
 	c := &wsConn{conn: conn, bw: bufio.NewWriterSize(conn, 32<<10), deflate: deflate}
 	m := s.deps.Metrics
 	sub := actors.NewSubscriber(s.cfg.WSClientQueue)
-	s.deps.Root.Send(s.deps.Broadcaster, actors.SubscribeStream{Subscriber: sub})
+	subscribe.Subscriber = sub
+	s.deps.Root.Send(s.deps.Broadcaster, subscribe)
 	defer s.deps.Root.Send(s.deps.Broadcaster, actors.UnsubscribeStream{Subscriber: sub})
 	defer sub.Close(actors.ReasonClosed)
 	go s.readLoop(c, sub)
@@ -213,9 +247,9 @@ func (s *WSServer) stream(conn net.Conn, deflate bool) {
 		c.shortenWrites(closeGrace)
 	}()
 
-	var snapshot *actors.SharedSnapshot
+	var snapshot actors.Opening
 	select {
-	case snapshot = <-sub.Snapshot():
+	case snapshot = <-sub.Opening():
 	case <-sub.Done():
 		s.close(c, sub.Reason())
 		return

@@ -45,6 +45,10 @@ type Metrics struct {
 	// SlackSuppressed is spo2_slack_events_suppressed_total: changes not
 	// announced on Slack because a silence covered their URL.
 	SlackSuppressed prometheus.Counter
+	// WSResumes is spo2_websocket_resumes_total{result}: stream clients that
+	// connected with ?since=, by what they got: "replayed" (the events they
+	// missed) or "snapshot" (those were no longer kept).
+	WSResumes *prometheus.CounterVec
 
 	outcomes map[string]prometheus.Counter // Probes resolved per known outcome; read-only
 }
@@ -98,6 +102,11 @@ func New() *Metrics {
 	m.LeasesExpired = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_leases_expired_total", Help: "URLs removed because no PUT renewed their lease within its ttl."})
 	m.SlackSuppressed = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_slack_events_suppressed_total", Help: "State changes not announced on Slack because a silence covered their URL (a change still differing from the last announced state when the silence ends is announced then)."})
 	f(m.SlackSuppressed)
+	m.WSResumes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_websocket_resumes_total", Help: "WebSocket clients that resumed with ?since=, by what they got: replayed (the events they missed) or snapshot (those were no longer kept)."}, []string{"result"})
+	for _, result := range []string{"replayed", "snapshot"} {
+		m.WSResumes.WithLabelValues(result) // exported as 0 from the start
+	}
+	r.MustRegister(m.WSResumes)
 	m.outcomes = make(map[string]prometheus.Counter, len(ProbeOutcomes))
 	for _, o := range ProbeOutcomes {
 		m.outcomes[o] = m.Probes.WithLabelValues(o)

@@ -37,6 +37,8 @@ type Config struct {
 	BulkChunk       int           `json:"bulk_chunk"`
 	WSClients       int           `json:"ws_clients"`
 	WSDeflate       bool          `json:"ws_deflate"`
+	ResumeFlip      float64       `json:"resume_flip"`
+	ResumeDrop      time.Duration `json:"resume_drop"`
 	Flip            float64       `json:"flip_share"`
 	BaselineWorkers int           `json:"baseline_workers"`
 	SatWorkers      int           `json:"saturation_workers"`
@@ -70,6 +72,8 @@ func parseFlags() Config {
 	flag.IntVar(&c.WSClients, "ws-clients", 100, "WebSocket clients in the fan-out test")
 	flag.BoolVar(&c.WSDeflate, "ws-deflate", true, "WebSocket clients offer permessage-deflate, as browsers do (false: every frame uncompressed)")
 	flag.Float64Var(&c.Flip, "flip", 0.05, "share of fast targets flipped 200 → 503 in the fan-out test")
+	flag.Float64Var(&c.ResumeFlip, "resume-flip", 0.01, "share of URLs flipped 200 → 503 while a WebSocket client is away in the resume test (0: no resume test)")
+	flag.DurationVar(&c.ResumeDrop, "resume-drop", 5*time.Second, "how long the resume test's client stays away")
 	flag.IntVar(&c.BaselineWorkers, "baseline-workers", 0, "bare baseline workers (default -in-flight)")
 	flag.IntVar(&c.SatWorkers, "sat-workers", 64, "bare saturation loop workers")
 	flag.DurationVar(&c.SatDuration, "sat-duration", 5*time.Second, "bare saturation loop duration")

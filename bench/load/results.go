@@ -93,6 +93,7 @@ type ProbeRun struct {
 	Sockets       int                `json:"sockets"`
 	Snapshot      SnapshotResult     `json:"snapshot"`
 	FanOut        FanOutResult       `json:"fanout"`
+	Resume        *ResumeResult      `json:"resume,omitempty"`
 	ShutdownSecs  float64            `json:"shutdown_seconds"`
 	ShutdownError string             `json:"shutdown_error,omitempty"`
 }

@@ -423,6 +423,7 @@ func (b *Bench) runProbe(ctx context.Context) error {
 	slog.Info("snapshot while probing", "records", snap.Records, "seconds", snap.Seconds, "bytes", snap.Bytes, "wire_bytes", snap.WireBytes, "deflate", snap.Deflate)
 
 	b.fanOut(ctx, s, r)
+	b.resume(ctx, s, r)
 
 	d, err := s.Stop(b.outDir)
 	r.ShutdownSecs = d.Seconds()

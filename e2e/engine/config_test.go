@@ -41,6 +41,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"PROBE_TIMEOUT without unit", []string{"PROBE_TIMEOUT=5"}, "PROBE_TIMEOUT", "5"},
 		{"FAILURE_THRESHOLD=0", []string{"FAILURE_THRESHOLD=0"}, "FAILURE_THRESHOLD", "0"},
 		{"WS_CLIENT_QUEUE=lots", []string{"WS_CLIENT_QUEUE=lots"}, "WS_CLIENT_QUEUE", "lots"},
+		{"WS_RESUME_BUFFER negative", []string{"WS_RESUME_BUFFER=-1"}, "WS_RESUME_BUFFER", "-1"},
+		{"WS_RESUME_BUFFER too large", []string{"WS_RESUME_BUFFER=20000000"}, "WS_RESUME_BUFFER", "20000000"},
 		{"PROBE_TIMEOUT not below PROBE_INTERVAL", []string{"PROBE_INTERVAL=2s", "PROBE_TIMEOUT=3s"}, "PROBE_TIMEOUT", "3s"},
 		{"HTTP_LISTEN_ADDR in use", []string{"HTTP_LISTEN_ADDR=" + busyAddr}, "HTTP_LISTEN_ADDR", busyAddr},
 		{"WS_LISTEN_ADDR in use", []string{"WS_LISTEN_ADDR=" + busyAddr}, "WS_LISTEN_ADDR", busyAddr},

@@ -53,6 +53,7 @@ type Event struct {
 	LatencyMS float64   `json:"latency_ms"`
 	At        time.Time `json:"at"`
 	Reason    string    `json:"reason"`
+	Seq       uint64    `json:"seq"`
 }
 
 // String shows the event's type and the fields that matter for it.

@@ -40,6 +40,9 @@ type Options struct {
 	// NoDeflate dials without offering permessage-deflate: every frame
 	// then arrives uncompressed.
 	NoDeflate bool
+	// Query is the request's query string without "?", e.g. since=42
+	// (empty: none).
+	Query string
 }
 
 // Dial connects to the WebSocket listener at addr (host:port, path /),
@@ -58,7 +61,11 @@ func (o Options) Dial(ctx context.Context, addr string) (*Conn, error) {
 			ClientNoContextTakeover: true,
 		}.Option()}
 	}
-	conn, br, hs, err := d.Dial(ctx, "ws://"+addr+"/")
+	u := "ws://" + addr + "/"
+	if o.Query != "" {
+		u += "?" + o.Query
+	}
+	conn, br, hs, err := d.Dial(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("websocket dial %s: %w", addr, err)
 	}
@@ -185,4 +192,5 @@ type Event struct {
 	Type  string `json:"type"`
 	URL   string `json:"url"`
 	State string `json:"state"`
+	Seq   uint64 `json:"seq"`
 }
