@@ -186,7 +186,9 @@ func (s *Supervisor) start(ctx actor.Context) {
 			st = &health.Status{State: health.Pending, Since: now}
 		}
 		s.latest[reg.URL] = &reg
-		s.spawnChecker(ctx, s.cfg.Model.Put(&reg, st), firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
+		entry := s.cfg.Model.Put(&reg, st)
+		entry.SetHistory(l.History)
+		s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.cfg.Log.Info("supervisor started", "urls", len(s.latest))

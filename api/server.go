@@ -116,6 +116,7 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodGet, "/all", "all", paramsAll, s.all)
 	route(http.MethodDelete, "/all", "delete_all", paramsAll, s.deleteAll)
 	route(http.MethodGet, "/status", "status", paramsURL, s.status)
+	route(http.MethodGet, "/history", "history", paramsURL, s.history)
 	route(http.MethodPost, "/bulk", "bulk", paramsNone, s.bulk)
 	route(http.MethodGet, "/ws", "ws", paramsWS, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 		s.WS.ServeHTTP(w, req)

@@ -51,6 +51,7 @@ type Record struct {
 	Data      json.RawMessage `json:"data"`
 	Probe     Settings        `json:"probe"`
 	Labels    Labels          `json:"labels"`
+	Uptime    Uptime          `json:"uptime"` // zero (null) until the read model computes it
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`

@@ -32,6 +32,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendURLDataProbe(b, r.URL, r.Data, &r.Probe)
 	b = append(b, `,"labels":`...)
 	b = r.Labels.appendJSON(b)
+	b = append(b, `,"uptime":`...)
+	b = r.Uptime.AppendJSON(b)
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)
