@@ -4,7 +4,7 @@
 // A URL's changes live in one Log, bounded to a limit (100 by default), the
 // oldest dropped first. A Log is created at a URL's first change and grows
 // with its changes, so a URL that never changes state costs nothing and one
-// that rarely does costs a few dozen bytes. A change is 16 bytes.
+// that rarely does costs a few dozen bytes. A change is 12 bytes.
 package history
 
 import (
@@ -21,18 +21,18 @@ const DefaultLimit = 100
 const MaxLimit = 10_000
 
 // Change is one state change of a URL: the state it entered, the one it
-// left, the probe's HTTP code and error kind, and when. It is 16 bytes.
+// left, the probe's HTTP code and error kind, and when. It is 12 bytes:
+// its time is two 32-bit halves, so that it needs only 4-byte alignment.
 type Change struct {
-	at       int64 // unix nanoseconds
-	code     uint16
-	state    uint8 // index in states
-	previous uint8 // index in states
-	kind     uint8 // index in kinds
+	atLo, atHi uint32 // unix nanoseconds
+	code       uint16
+	pair       uint8 // state<<4 | previous, indexes in states
+	kind       uint8 // index in kinds
 }
 
 // states and kinds number the values a Change stores. The numbers are
-// persisted: append new values, never reorder. A state missing from the
-// table is stored as 0 and read back as "".
+// persisted: append new values (16 at most), never reorder. A state missing
+// from the table is stored as 0 and read back as "".
 var (
 	states = [...]health.State{"", health.Pending, health.Healthy, health.Unhealthy, health.Unreachable,
 		"paused"} // a URL that is not probed
@@ -43,7 +43,8 @@ var (
 // NewChange packs one change. A code outside 0-65535 is stored as 0; an
 // error kind it does not know as "other".
 func NewChange(at time.Time, state, previous health.State, code int, kind health.ErrorKind) Change {
-	c := Change{at: at.UnixNano(), state: stateIndex(state), previous: stateIndex(previous)}
+	c := Change{pair: stateIndex(state)<<4 | stateIndex(previous)}
+	c.setAt(at.UnixNano())
 	if code >= 0 && code <= 0xffff {
 		c.code = uint16(code)
 	}
@@ -55,6 +56,11 @@ func NewChange(at time.Time, state, previous health.State, code int, kind health
 	}
 	return c
 }
+
+// nanos returns the change's time in unix nanoseconds.
+func (c Change) nanos() int64 { return int64(uint64(c.atHi)<<32 | uint64(c.atLo)) }
+
+func (c *Change) setAt(nanos int64) { c.atLo, c.atHi = uint32(nanos), uint32(uint64(nanos)>>32) }
 
 func stateIndex(s health.State) uint8 {
 	for i, v := range states {
@@ -73,13 +79,13 @@ func stateAt(i uint8) health.State {
 }
 
 // At is when the change happened.
-func (c Change) At() time.Time { return time.Unix(0, c.at).UTC() }
+func (c Change) At() time.Time { return time.Unix(0, c.nanos()).UTC() }
 
 // State is the state the URL entered.
-func (c Change) State() health.State { return stateAt(c.state) }
+func (c Change) State() health.State { return stateAt(c.pair >> 4) }
 
 // Previous is the state the URL left.
-func (c Change) Previous() health.State { return stateAt(c.previous) }
+func (c Change) Previous() health.State { return stateAt(c.pair & 0xf) }
 
 // Code is the HTTP status of the probe that made the change, 0 without an
 // answer.

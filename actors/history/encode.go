@@ -24,9 +24,9 @@ func (l *Log) AppendBinary(b []byte) []byte {
 	n := len(l.buf)
 	for i := range n {
 		c := l.buf[(int(l.start)+i)%n]
-		b = binary.LittleEndian.AppendUint64(b, uint64(c.at))
+		b = binary.LittleEndian.AppendUint64(b, uint64(c.nanos()))
 		b = binary.LittleEndian.AppendUint16(b, c.code)
-		b = append(b, c.state, c.previous, c.kind)
+		b = append(b, c.pair>>4, c.pair&0xf, c.kind)
 	}
 	return b
 }
@@ -56,10 +56,9 @@ func Decode(b []byte, limit int, notBefore int64) (*Log, error) {
 	changes := make([]Change, 0, n-skip)
 	for i := skip; i < n; i++ {
 		e := b[i*encodedChange:]
-		changes = append(changes, Change{
-			at:   int64(binary.LittleEndian.Uint64(e)),
-			code: binary.LittleEndian.Uint16(e[8:]), state: e[10], previous: e[11], kind: e[12],
-		})
+		c := Change{code: binary.LittleEndian.Uint16(e[8:]), pair: e[10]<<4 | e[11]&0xf, kind: e[12]}
+		c.setAt(int64(binary.LittleEndian.Uint64(e)))
+		changes = append(changes, c)
 	}
 	l := New(limit)
 	l.buf = changes

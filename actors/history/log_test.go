@@ -12,14 +12,17 @@ import (
 
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-func TestChangeIsSixteenBytes(t *testing.T) {
-	if n := unsafe.Sizeof(Change{}); n > 16 {
-		t.Fatalf("Change is %d bytes, want at most 16", n)
+func TestChangeIsTwelveBytes(t *testing.T) {
+	if n, a := unsafe.Sizeof(Change{}), unsafe.Alignof(Change{}); n != 12 || a != 4 {
+		t.Fatalf("Change is %d bytes aligned on %d, want 12 on 4", n, a)
 	}
 }
 
 func TestChangeRoundTripsItsFields(t *testing.T) {
 	at := t0.Add(123456789)
+	if before := time.Date(1960, 1, 1, 0, 0, 0, 1, time.UTC); !NewChange(before, "", "", 0, "").At().Equal(before) {
+		t.Fatalf("a time before 1970 read back as %v", NewChange(before, "", "", 0, "").At())
+	}
 	c := NewChange(at, health.Unreachable, health.Healthy, 0, health.KindTimeout)
 	if !c.At().Equal(at) || c.State() != health.Unreachable || c.Previous() != health.Healthy ||
 		c.Code() != 0 || c.ErrorKind() != health.KindTimeout {

@@ -54,9 +54,9 @@ func (l *Log) Uptime(created time.Time, current health.State, now time.Time) hea
 	state := current
 	earliest := min(from[0], from[1])
 	l.each(func(c Change) bool {
-		if c.at < end {
-			add(state, c.at, end)
-			end = c.at
+		if at := c.nanos(); at < end {
+			add(state, at, end)
+			end = at
 		}
 		state = c.Previous()
 		return end > earliest
