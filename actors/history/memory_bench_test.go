@@ -39,3 +39,22 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
 }
+
+// BenchmarkUptime is the cost a record read pays for its uptime: a full
+// log of 100 changes, all within the 7-day window (the worst case), and a
+// log of one change.
+func BenchmarkUptime(b *testing.B) {
+	now := t0.Add(Week)
+	for _, changes := range []int{1, DefaultLimit} {
+		l := New(DefaultLimit)
+		for j := range changes {
+			l.Add(NewChange(now.Add(-time.Duration(changes-j)*time.Hour), health.Healthy, health.Unhealthy, 200, ""))
+		}
+		b.Run(fmt.Sprintf("changes=%d", changes), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = l.Uptime(t0, health.Healthy, now)
+			}
+		})
+	}
+}

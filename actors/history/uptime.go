@@ -37,32 +37,75 @@ func (l *Log) Uptime(created time.Time, current health.State, now time.Time) hea
 	if c := created.UnixNano(); !created.IsZero() {
 		from[0], from[1] = max(from[0], c), max(from[1], c)
 	}
-	var healthy, judged [2]int64
-	add := func(s health.State, start, stop int64) {
-		if s != health.Healthy && !s.Failing() {
-			return
+	t := tally{from: from}
+	state := verdictOf(current)
+	if l != nil {
+		earliest := min(from[0], from[1])
+		l.mu.Lock()
+		n := len(l.buf)
+		for i := 0; i < n && end > earliest; i++ {
+			j := int(l.start) - 1 - i // newest first
+			if j < 0 {
+				j += n
+			}
+			c := &l.buf[j]
+			if at := c.nanos(); at < end {
+				t.add(state, at, end)
+				end = at
+			}
+			state = verdicts[c.pair&0xf]
 		}
-		for w := range from {
-			if d := stop - max(start, from[w]); d > 0 {
-				judged[w] += d
-				if s == health.Healthy {
-					healthy[w] += d
-				}
+		l.mu.Unlock()
+	}
+	t.add(state, math.MinInt64, end)
+	return health.Uptime{Known: true, Day: share(t.healthy[0], t.judged[0]), Week: share(t.healthy[1], t.judged[1])}
+}
+
+// tally sums healthy and judged time in each window, from from to now.
+type tally struct {
+	from, healthy, judged [2]int64
+}
+
+// add counts [start, stop) in state v.
+func (t *tally) add(v verdict, start, stop int64) {
+	if v == noVerdict {
+		return
+	}
+	for w := range t.from {
+		if d := stop - max(start, t.from[w]); d > 0 {
+			t.judged[w] += d
+			if v == wasHealthy {
+				t.healthy[w] += d
 			}
 		}
 	}
-	state := current
-	earliest := min(from[0], from[1])
-	l.each(func(c Change) bool {
-		if at := c.nanos(); at < end {
-			add(state, at, end)
-			end = at
-		}
-		state = c.Previous()
-		return end > earliest
-	})
-	add(state, math.MinInt64, end)
-	return health.Uptime{Known: true, Day: share(healthy[0], judged[0]), Week: share(healthy[1], judged[1])}
+}
+
+// verdict is how a state counts for uptime.
+type verdict uint8
+
+const (
+	noVerdict  verdict = iota // pending, paused, unknown: counts for nothing
+	wasHealthy                // counts as healthy time
+	wasFailing                // counts as failing time
+)
+
+// verdicts is verdictOf of every entry of states, by index.
+var verdicts = func() (v [16]verdict) {
+	for i, s := range states {
+		v[i] = verdictOf(s)
+	}
+	return v
+}()
+
+func verdictOf(s health.State) verdict {
+	switch {
+	case s == health.Healthy:
+		return wasHealthy
+	case s.Failing():
+		return wasFailing
+	}
+	return noVerdict
 }
 
 // share is part/whole rounded down to six decimals, NaN when whole is 0.
