@@ -5,9 +5,9 @@ import (
 )
 
 // Log is the bounded history of one URL: its last changes, up to its limit,
-// the oldest dropped first. It has one writer (the URL's checker) and any
-// number of readers; its methods are safe for concurrent use, and a nil *Log
-// is an empty history. Its memory grows with its changes (a few doublings
+// the oldest dropped first. Its writer (the URL's checker) and any number
+// of readers may use it at once: its methods are safe for concurrent use,
+// and a nil *Log is an empty history. Its memory grows with its changes (a few doublings
 // up to the limit) and is never shared between URLs.
 type Log struct {
 	mu    sync.Mutex
