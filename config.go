@@ -37,6 +37,7 @@ type config struct {
 	LogLevel       string
 	MaxIdleConns   int
 	AllowedTargets *target.Policy // nil: every target allowed
+	HistoryLimit   int            // state changes kept per URL
 }
 
 // setting is one configuration variable with its default and description.
@@ -67,6 +68,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"PROBE_MAX_IDLE_CONNS", "4096", "kept-alive idle probe connections across all targets (0: no keep-alive)"},
 	{"ALLOWED_TARGETS", "", "comma-separated address ranges and host patterns probes may reach, e.g. 10.0.0.0/8,*.svc.cluster.local (unset: any)"},
+	{"HISTORY_LIMIT", "100", "state changes kept per URL for GET /history and uptime (1-1000)"},
 }
 
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
@@ -119,6 +121,7 @@ func loadConfig(args []string) (config, error) {
 		LogLevel:       p.oneOf("LOG_LEVEL", "debug", "info", "warn", "error"),
 		MaxIdleConns:   p.intIn("PROBE_MAX_IDLE_CONNS", 0, 20_000),
 		AllowedTargets: p.policy("ALLOWED_TARGETS"),
+		HistoryLimit:   p.intIn("HISTORY_LIMIT", 1, 1000),
 	}
 	if p.err != nil {
 		return c, p.err

@@ -68,3 +68,32 @@ func unsetenv(t *testing.T, k string) {
 		t.Fatal(err)
 	}
 }
+
+// TestHistoryLimit: HISTORY_LIMIT defaults to 100 and takes 1-1000.
+func TestHistoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		value   string // "" leaves it unset
+		want    int
+		wantErr string
+	}{
+		{"", 100, ""},
+		{"5", 5, ""},
+		{"1000", 1000, ""},
+		{"0", 0, `HISTORY_LIMIT="0": not a whole number in 1-1000`},
+		{"1001", 0, `HISTORY_LIMIT="1001": not a whole number in 1-1000`},
+	} {
+		t.Setenv("HISTORY_LIMIT", tc.value)
+		if tc.value == "" {
+			unsetenv(t, "HISTORY_LIMIT")
+		}
+		c, err := loadConfig(nil)
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("HISTORY_LIMIT=%q: error %v, want %q", tc.value, err, tc.wantErr)
+			}
+		case err != nil || c.HistoryLimit != tc.want:
+			t.Errorf("HISTORY_LIMIT=%q: limit %d (%v), want %d", tc.value, c.HistoryLimit, err, tc.want)
+		}
+	}
+}

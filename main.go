@@ -88,8 +88,9 @@ func serve(cfg config, log *slog.Logger) error {
 			m.StoreWrites.WithLabelValues("durable").Inc()
 			m.StoreWriteTime.Observe(d.Seconds())
 		},
-		MinFree:   cfg.DBMinFree,
-		OnRefused: func(kind string, writes int) { m.StoreRefused.WithLabelValues(kind).Add(float64(writes)) },
+		MinFree:      cfg.DBMinFree,
+		OnRefused:    func(kind string, writes int) { m.StoreRefused.WithLabelValues(kind).Add(float64(writes)) },
+		HistoryLimit: cfg.HistoryLimit,
 	})
 	if err != nil {
 		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
@@ -149,7 +150,8 @@ func serve(cfg config, log *slog.Logger) error {
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log, cfg.WSResume), "broadcaster")
 	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
 		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: store, Model: model, Broadcaster: broadcaster,
-		Checkers:  &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log},
+		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log,
+			Histories: store, HistoryLimit: cfg.HistoryLimit},
 		KeepAlive: prober, Metrics: m, Log: log,
 	}), "supervisor")
 	loaded = nil

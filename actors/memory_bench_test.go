@@ -43,14 +43,18 @@ func BenchmarkIdleMemoryPerURL(b *testing.B) {
 		runtime.MemProfileRate = 4096
 	}
 	for b.Loop() {
-		heap, rss, trimmed := idleMemoryPerURL(b, n)
+		heap, rss, trimmed := idleMemoryPerURL(b, n, urlShape{})
 		b.ReportMetric(heap, "heap-B/url")
 		b.ReportMetric(rss, "rss-B/url")
 		b.ReportMetric(trimmed, "rss-trimmed-B/url")
 	}
 }
 
-func idleMemoryPerURL(b *testing.B, n int) (heapPerURL, rssPerURL, trimmedPerURL float64) {
+// urlShape is what each registered URL carries besides its URL: labels
+// (key=value pairs like a pod's), and changes in its history.
+type urlShape struct{ labels, changes int }
+
+func idleMemoryPerURL(b *testing.B, n int, shape urlShape) (heapPerURL, rssPerURL, trimmedPerURL float64) {
 	b.Helper()
 	heap0, rss0 := liveHeap(), residentBytes(b)
 	store, err := persistence.Open(b.TempDir(), quietLog, nil)
@@ -82,7 +86,7 @@ func idleMemoryPerURL(b *testing.B, n int) (heapPerURL, rssPerURL, trimmedPerURL
 	for i := 0; i < n; i += batch {
 		items = items[:0]
 		for j := i; j < min(i+batch, n); j++ {
-			items = append(items, RegisterItem{URL: fmt.Sprintf("http://127.0.0.1:1/pod-%d/health", j)})
+			items = append(items, RegisterItem{URL: fmt.Sprintf("http://127.0.0.1:1/pod-%d/health", j), Labels: shape.podLabels(j)})
 		}
 		r, err := system.Root.RequestFuture(sup, Register{Items: items}, time.Minute).Result()
 		if err != nil || r.(RegisterReply).Err != nil {
@@ -92,6 +96,7 @@ func idleMemoryPerURL(b *testing.B, n int) (heapPerURL, rssPerURL, trimmedPerURL
 	for sched.Len() < n { // every checker has armed its timer
 		time.Sleep(10 * time.Millisecond)
 	}
+	shape.fillHistories(model, deps.HistoryLimit)
 	heap, rss := liveHeap(), residentBytes(b)
 	if path := os.Getenv("SPO2_HEAPPROFILE"); path != "" {
 		f, err := os.Create(path)

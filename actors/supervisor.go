@@ -215,6 +215,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 		st := loadedStatus(&reg, l.Status, now)
 		s.latest[reg.URL] = &reg
 		entry := s.cfg.Model.Put(&reg, st)
+		entry.SetHistory(l.History)
 		if reg.Leased() {
 			s.leases.Set(reg.URL, reg.ExpiresAt)
 			if !reg.ExpiresAt.After(now) {
@@ -396,7 +397,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		c.results[it.resIdx] = ItemResult{Record: rec, Created: it.created}
 		ctx.Send(s.cfg.Broadcaster, Registered{Record: rec, New: it.created, Previous: before})
 		if pausedFrom != nil {
-			s.announcePause(ctx, it.url, pausedFrom, &rec.Status, rec.Labels)
+			s.announcePause(ctx, entry, pausedFrom, &rec.Status)
 		}
 	}
 	// The answer goes first: the registrations are durable and readable, and

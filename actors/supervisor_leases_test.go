@@ -124,6 +124,13 @@ func TestPauseStopsProbingAndResumeProbesAtOnce(t *testing.T) {
 	if res.Record.Status.State != health.Paused {
 		t.Fatalf("the answer to the pause shows %s", res.Record.Status.State)
 	}
+	// The pause is in the history before the answer, so its uptime counts it.
+	if ch := e.model.Get(u).History().Newest(); len(ch) != 2 || ch[0].State() != health.Paused || ch[0].Previous() != health.Healthy {
+		t.Fatalf("history after the pause: %v, want paused (from healthy) newest of 2", ch)
+	}
+	if up := res.Record.Uptime; !up.Known || up.Day != 1 {
+		t.Fatalf("uptime in the answer to the pause: %+v, want 1 over the day", up)
+	}
 	ev := e.waitEvent(t, "paused", statusOf(u, health.Paused)).(StatusChanged)
 	if ev.Previous != health.Healthy {
 		t.Fatalf("paused event %+v, want previous healthy", ev)

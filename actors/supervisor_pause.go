@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/history"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/target"
 )
@@ -55,7 +56,8 @@ func (s *Supervisor) pauseOrResume(entry *readmodel.Entry, now time.Time) (pause
 		cur := entry.Status()
 		switch {
 		case reg.Paused && cur.State != health.Paused:
-			if entry.CompareAndSwapStatus(cur, pausedStatus(cur, now)) {
+			if paused := pausedStatus(cur, now); entry.CompareAndSwapStatus(cur, paused) {
+				s.addPauseToHistory(entry, cur, paused)
 				return cur, false
 			}
 			// the checker stored a verdict meanwhile: pause that one
@@ -67,16 +69,28 @@ func (s *Supervisor) pauseOrResume(entry *readmodel.Entry, now time.Time) (pause
 	}
 }
 
-// announcePause saves and publishes the change of url (with labels) from
-// the status from to the paused status to.
-func (s *Supervisor) announcePause(ctx actor.Context, url string, from, to *health.Status, labels health.Labels) {
+// addPauseToHistory adds the change of entry's URL from the status from to
+// the paused status to to its history, before any record shows the pause, so
+// that the record's uptime already counts it.
+func (s *Supervisor) addPauseToHistory(entry *readmodel.Entry, from, to *health.Status) {
+	deps := s.cfg.Checkers
+	h := entry.AddChange(history.NewChange(to.Since, health.Paused, from.State, 0, ""), deps.HistoryLimit)
+	if deps.Histories != nil {
+		deps.Histories.SaveHistory(entry.Registration().URL, h)
+	}
+}
+
+// announcePause saves and publishes the change of entry's URL from the
+// status from to the paused status to.
+func (s *Supervisor) announcePause(ctx actor.Context, entry *readmodel.Entry, from, to *health.Status) {
+	reg := entry.Registration()
 	s.cfg.Metrics.StateChanges.WithLabelValues(string(health.Paused)).Inc()
 	if st := s.cfg.Checkers.Statuses; st != nil {
-		st.SaveStatus(url, *to)
+		st.SaveStatus(reg.URL, *to)
 	}
-	s.cfg.Log.Info("state changed", "url", target.Mask(url), "state", health.Paused, "previous", from.State)
-	ctx.Send(s.cfg.Broadcaster, StatusChanged{URL: url, State: health.Paused, Previous: from.State, At: to.Since,
-		PreviousSince: from.Since, Labels: labels})
+	s.cfg.Log.Info("state changed", "url", target.Mask(reg.URL), "state", health.Paused, "previous", from.State)
+	ctx.Send(s.cfg.Broadcaster, StatusChanged{URL: reg.URL, State: health.Paused, Previous: from.State, At: to.Since,
+		PreviousSince: from.Since, Labels: reg.Labels})
 }
 
 // pausedSince reports whether the URL of a checker's state change has been

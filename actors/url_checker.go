@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/history"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/probe"
 	"github.com/spo2/spo2/actors/readmodel"
@@ -21,6 +22,12 @@ import (
 // StatusSaver keeps a URL's latest status across restarts, lazily.
 type StatusSaver interface {
 	SaveStatus(url string, st health.Status)
+}
+
+// HistorySaver keeps a URL's history of state changes across restarts,
+// lazily (persistence.Store does).
+type HistorySaver interface {
+	SaveHistory(url string, h *history.Log)
 }
 
 // Prober sends one probe and judges its answer; it returns within about
@@ -43,8 +50,14 @@ type CheckerDeps struct {
 	Pool      *probe.Pool
 	Scheduler Timers
 	Statuses  StatusSaver
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
+	// Histories saves each URL's history after a change; nil keeps
+	// histories in memory only.
+	Histories HistorySaver
+	// HistoryLimit is how many changes each URL's history keeps
+	// (history.DefaultLimit when 0).
+	HistoryLimit int
+	Metrics      *metrics.Metrics
+	Log          *slog.Logger
 }
 
 // generations numbers the probe runs of every checker in the process. A
@@ -59,8 +72,8 @@ var generations atomic.Uint64
 // message and is dropped when it belongs to an older generation (settings
 // changed, actor restarted or stopping). A tick that comes while the
 // previous probe still runs is skipped. The current status is written to the URL's read-model entry after
-// every probe; each state change is also saved and sent to the parent
-// (the supervisor) as a StatusChanged event.
+// every probe; each state change is also added to the entry's history, saved
+// and sent to the parent (the supervisor) as a StatusChanged event.
 //
 // A paused URL's checker has no timer: it probes nothing, and drops the
 // result of a probe that was under way when the pause came. Resumed, it
@@ -297,6 +310,10 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	previous := before.State
 	m.StateChanges.WithLabelValues(string(st.State)).Inc()
 	c.deps.Statuses.SaveStatus(reg.URL, *st)
+	h := c.entry.AddChange(history.NewChange(st.Since, st.State, previous, st.Code, st.ErrorKind), c.deps.HistoryLimit)
+	if c.deps.Histories != nil {
+		c.deps.Histories.SaveHistory(reg.URL, h)
+	}
 	c.deps.Log.Info("state changed", "url", target.Mask(reg.URL), "state", st.State, "previous", previous,
 		"code", st.Code, "error", st.Error)
 	parent := ctx.Parent()

@@ -83,6 +83,7 @@ func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 		return
 	}
 	refs := s.deps.Model.Snapshot()
+	now := time.Now() // one moment for every record's uptime
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteByte('[')
@@ -96,7 +97,7 @@ func (s *Server) all(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 			bw.WriteByte(',')
 		}
 		first = false
-		rec := ref.Record()
+		rec := ref.RecordAt(now)
 		b = rec.AppendJSON(b[:0])
 		if _, err := bw.Write(b); err != nil {
 			return // the client went away

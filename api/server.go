@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodGet, "/all", "all", paramsAll, s.all)
 	route(http.MethodDelete, "/all", "delete_all", paramsAll, s.deleteAll)
 	route(http.MethodGet, "/status", "status", paramsURL, s.status)
+	route(http.MethodGet, "/history", "history", paramsURL, s.history)
 	route(http.MethodPost, "/bulk", "bulk", paramsNone, s.bulk)
 	if s.deps.Silences != nil {
 		route(http.MethodPost, "/silences", "silences", paramsNone, s.postSilence)

@@ -119,6 +119,7 @@ func (s *Store) writeGroup(group []*commit, n int) error {
 		}
 	}
 	s.statusMu.Unlock()
+	s.forgetPendingHistories(group)
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, kv := range kvs {
@@ -148,12 +149,12 @@ type keyValue struct {
 }
 
 // encode appends op's Badger writes to kvs: a put sets r/<url>; a delete
-// removes r/, s/ and a/ of the URL. Keys and values of puts are carved out of
+// removes r/, s/, a/ and h/ of the URL. Keys and values of puts are carved out of
 // arena, one allocation for many registrations: append only writes past the
 // slices already handed out, so they stay valid when arena grows.
 func encode(kvs []keyValue, arena []byte, op Op) ([]keyValue, []byte) {
 	if op.Reg == nil {
-		for _, p := range []string{prefixRegistration, prefixStatus, prefixAnnounced} {
+		for _, p := range []string{prefixRegistration, prefixStatus, prefixAnnounced, prefixHistory} {
 			kvs = append(kvs, keyValue{key: []byte(p + op.URL), del: true})
 		}
 		return kvs, arena

@@ -11,8 +11,8 @@ import (
 
 // Reading every registration at start-up.
 
-// LoadAll reads every registration with its last status. Statuses and
-// announcements left behind by a removed URL are deleted.
+// LoadAll reads every registration with its last status and history.
+// Statuses and histories left behind by a removed URL are deleted.
 func (s *Store) LoadAll() ([]Loaded, error) {
 	regs := make(map[string]int)
 	var out []Loaded
@@ -45,6 +45,7 @@ func (s *Store) LoadAll() ([]Loaded, error) {
 			}
 			out[i].Status = &st
 		}
+		orphans = append(orphans, s.loadHistories(txn, regs, out)...)
 		return nil
 	})
 	if err != nil {
@@ -60,7 +61,7 @@ func (s *Store) LoadAll() ([]Loaded, error) {
 			_ = wb.Delete(k)
 		}
 		if err := wb.Flush(); err != nil {
-			s.log.Warn("deleting orphan statuses failed", "count", len(orphans), "err", err)
+			s.log.Warn("deleting orphan statuses and histories failed", "count", len(orphans), "err", err)
 		}
 	}
 	return out, nil

@@ -26,6 +26,7 @@ func (s *Store) runStatusFlusher() {
 		select {
 		case <-t.C:
 			s.flushStatuses()
+			s.flushHistories()
 		case <-s.stop:
 			return
 		}

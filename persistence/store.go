@@ -1,10 +1,14 @@
 // Package persistence keeps SpO₂'s registrations in an embedded Badger store.
 //
-// Three kinds of value live under three key prefixes, each keyed by the URL:
+// Four kinds of value live under four key prefixes, each keyed by the URL:
 //
 //	r/<url>  the registration (JSON): written durably, acknowledged to clients
 //	s/<url>  the last status (JSON): written lazily, a best-effort cache
 //	a/<url>  the last state announced on Slack: written after delivery
+//	h/<url>  the last state changes (history.Log's stored form): written
+//	         lazily, like statuses
+//
+// Deleting a registration deletes all four.
 //
 // and silences under x/<id> (JSON), written durably before acknowledged.
 //
@@ -27,6 +31,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/history"
 )
 
 const (
@@ -34,6 +39,7 @@ const (
 	prefixStatus       = "s/"
 	prefixAnnounced    = "a/"
 	prefixSilence      = "x/"
+	prefixHistory      = "h/"
 
 	// maxGroupOps bounds the operations gathered into one group commit.
 	maxGroupOps = 50_000
@@ -51,10 +57,11 @@ type Op struct {
 }
 
 // Loaded is one registration read at start-up, with its last persisted status
-// (nil when none was saved).
+// (nil when none was saved) and history (nil when empty).
 type Loaded struct {
-	Reg    health.Registration
-	Status *health.Status
+	Reg     health.Registration
+	Status  *health.Status
+	History *history.Log
 }
 
 // CommitObserver is told the duration of every durable group commit and the
@@ -72,8 +79,11 @@ type Options struct {
 	FreeSpace FreeSpace
 	// OnRefused is told of writes refused for lack of space: kind is
 	// "durable" (writes is the number of Apply calls refused), "status" (one
-	// postponed status flush) or "announced". May be nil.
+	// postponed status or history flush) or "announced". May be nil.
 	OnRefused func(kind string, writes int)
+	// HistoryLimit is how many changes LoadAll keeps of each URL's history
+	// (history.DefaultLimit when 0).
+	HistoryLimit int
 }
 
 // Store is the Badger-backed registration store. Its methods are safe for
@@ -94,6 +104,10 @@ type Store struct {
 
 	statusMu      sync.Mutex
 	statusPending map[string]*health.Status // nil value: delete
+
+	historyLimit   int
+	historyMu      sync.Mutex
+	historyPending map[string]*history.Log
 }
 
 type commit struct {
@@ -142,6 +156,9 @@ func OpenWith(path string, log *slog.Logger, o Options) (*Store, error) {
 		commits:       make(chan *commit, 4096),
 		stop:          make(chan struct{}),
 		statusPending: make(map[string]*health.Status),
+
+		historyLimit:   o.HistoryLimit,
+		historyPending: make(map[string]*history.Log),
 	}
 	s.wg.Add(2)
 	go s.runCommitter()
@@ -152,8 +169,8 @@ func OpenWith(path string, log *slog.Logger, o Options) (*Store, error) {
 // FreeBytes reads the free space on the store's filesystem now.
 func (s *Store) FreeBytes() (uint64, error) { return s.space.free() }
 
-// Close finishes queued durable writes, saves pending statuses and closes
-// Badger. Writes submitted afterwards fail with ErrClosed.
+// Close finishes queued durable writes, saves pending statuses and
+// histories and closes Badger. Writes submitted afterwards fail with ErrClosed.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
@@ -163,6 +180,7 @@ func (s *Store) Close() error {
 		close(s.stop)
 		s.wg.Wait()
 		s.flushStatuses()
+		s.flushHistories()
 		if cerr := s.db.Close(); cerr != nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}

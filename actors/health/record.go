@@ -60,6 +60,7 @@ type Record struct {
 	Labels    Labels          `json:"labels"`
 	ExpiresAt *time.Time      `json:"expires_at"` // nil without a lease
 	Silenced  bool            `json:"silenced"`
+	Uptime    Uptime          `json:"uptime"` // zero (null) until the read model computes it
 	Status    Status          `json:"status"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`

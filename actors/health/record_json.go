@@ -40,6 +40,8 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"silenced":`...)
 	b = strconv.AppendBool(b, r.Silenced)
+	b = append(b, `,"uptime":`...)
+	b = r.Uptime.AppendJSON(b)
 	b = append(b, `,"status":`...)
 	b = r.Status.AppendJSON(b)
 	b = append(b, `,"created_at":`...)

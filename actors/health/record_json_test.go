@@ -3,6 +3,7 @@ package health
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -48,6 +49,12 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		if i%5 == 0 {
 			expires := checked.Add(time.Hour)
 			r.ExpiresAt = &expires
+		}
+		switch i % 4 {
+		case 1:
+			r.Uptime = Uptime{Known: true, Day: float64(rand.IntN(1e6+1)) / 1e6, Week: 1}
+		case 2:
+			r.Uptime = Uptime{Known: true, Day: math.NaN(), Week: 0.5}
 		}
 		want := marshalPlain(t, r)
 		got := r.AppendJSON(nil)

@@ -94,7 +94,7 @@ func New() *Metrics {
 	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_http_requests_total", Help: "API requests by route and status code."}, []string{"route", "code"})
 
 	m.ProbeDials = prometheus.NewCounter(prometheus.CounterOpts{Name: "spo2_probe_connections_opened_total", Help: "TCP connections opened by probes (kept-alive connections are reused and not counted again)."})
-	m.StoreRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_store_writes_refused_total", Help: "Store writes refused because the disk is almost full, by kind: durable (client writes, answered 507), status (postponed status flushes), announced."}, []string{"kind"})
+	m.StoreRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spo2_store_writes_refused_total", Help: "Store writes refused because the disk is almost full, by kind: durable (client writes, answered 507), status (postponed status and history flushes), announced."}, []string{"kind"})
 	for _, kind := range []string{"durable", "status", "announced"} {
 		m.StoreRefused.WithLabelValues(kind) // exported as 0 from the start
 	}

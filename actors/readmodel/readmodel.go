@@ -3,16 +3,20 @@
 // rendering) never ask the URL actors.
 //
 // Writers: the supervisor adds, updates and removes registrations; each URL
-// actor stores its own status through its Entry, without taking any lock.
-// Readers see each registration and each status as an immutable value.
+// actor stores its own status through its Entry, without taking any lock,
+// and adds its state changes to the entry's history (under that history's
+// own lock). Readers see each registration and each status as an immutable
+// value; records carry the uptime computed from the history when read.
 package readmodel
 
 import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/history"
 )
 
 // Entry is the live view of one URL. Its registration and status are replaced
@@ -21,6 +25,7 @@ type Entry struct {
 	reg    atomic.Pointer[health.Registration]
 	status atomic.Pointer[health.Status]
 	model  *Model
+	hist   atomic.Pointer[history.Log] // nil until the first state change
 }
 
 // Registration returns the current registration.
@@ -42,27 +47,54 @@ func (e *Entry) CompareAndSwapStatus(old, s *health.Status) bool {
 	return e.status.CompareAndSwap(old, s)
 }
 
-// Record joins the current registration and status, and tells whether the
-// URL is silenced now.
-func (e *Entry) Record() health.Record {
-	reg := e.reg.Load()
-	rec := health.NewRecord(reg, e.status.Load())
-	rec.Silenced = e.model.silenced(reg)
-	return rec
+// History returns the URL's state changes; nil (an empty history) before
+// the first.
+func (e *Entry) History() *history.Log { return e.hist.Load() }
+
+// SetHistory replaces the history (at start-up, with the stored one).
+func (e *Entry) SetHistory(l *history.Log) { e.hist.Store(l) }
+
+// AddChange adds c to the URL's history, creating it, bounded to limit
+// changes, at the first change. It returns the history.
+func (e *Entry) AddChange(c history.Change, limit int) *history.Log {
+	l := e.hist.Load()
+	if l == nil {
+		l = history.New(limit)
+		if !e.hist.CompareAndSwap(nil, l) {
+			l = e.hist.Load()
+		}
+	}
+	l.Add(c)
+	return l
 }
 
-// Ref is a registration and status captured together at one moment.
+// Record joins the current registration and status, with the uptime as of
+// now.
+func (e *Entry) Record() health.Record { return e.ref().RecordAt(time.Now()) }
+
+func (e *Entry) ref() Ref {
+	return Ref{Reg: e.reg.Load(), Status: e.status.Load(), Hist: e.hist.Load(), model: e.model}
+}
+
+// Ref is a registration, status and history captured together at one
+// moment.
 type Ref struct {
 	Reg    *health.Registration
 	Status *health.Status
+	Hist   *history.Log
 	model  *Model
 }
 
-// Record joins the captured registration and status, and tells whether the
-// URL is silenced now.
-func (r Ref) Record() health.Record {
+// Record joins the captured registration and status, with the uptime as of
+// now, and tells whether the URL is silenced now.
+func (r Ref) Record() health.Record { return r.RecordAt(time.Now()) }
+
+// RecordAt joins the captured registration and status, with the uptime as
+// of the time now, and tells whether the URL is silenced now.
+func (r Ref) RecordAt(now time.Time) health.Record {
 	rec := health.NewRecord(r.Reg, r.Status)
 	rec.Silenced = r.model.silenced(r.Reg)
+	rec.Uptime = r.Hist.Uptime(r.Reg.CreatedAt, r.Status.State, now)
 	return rec
 }
 
@@ -150,7 +182,7 @@ func (m *Model) Refs() []Ref {
 	defer m.mu.RUnlock()
 	refs := make([]Ref, 0, len(m.entries))
 	for _, e := range m.entries {
-		refs = append(refs, Ref{Reg: e.reg.Load(), Status: e.status.Load(), model: m})
+		refs = append(refs, e.ref())
 	}
 	return refs
 }

@@ -81,6 +81,10 @@ type example struct {
 
 var directive = regexp.MustCompile(`^<!--\s*doc-test:\s*env\s*(.*?)\s*-->$`)
 
+// showAnswers (DOCS_SHOW=1, with -v) logs every real answer, to write an
+// example's documented output from a run rather than by hand.
+var showAnswers = os.Getenv("DOCS_SHOW") == "1"
+
 func TestDocumentedExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatalf("curl is needed to run the documented examples: %v", err)
@@ -107,6 +111,9 @@ func TestDocumentedExamples(t *testing.T) {
 				where := fmt.Sprintf("%s:%d: %s", doc, ex.line, ex.command)
 				if ex.transcript {
 					got := runTranscript(t, ex.command, p, id)
+					if showAnswers {
+						t.Logf("%s\n%s", where, strings.Join(got, "\n"))
+					}
 					for _, line := range got {
 						id = idOf(line, id)
 					}
@@ -116,6 +123,9 @@ func TestDocumentedExamples(t *testing.T) {
 					continue
 				}
 				status, body := runCurl(t, ex.command, p, id)
+				if showAnswers {
+					t.Logf("%s\n# → %d %s", where, status, body)
+				}
 				id = idOf(string(body), id)
 				if ex.status != 0 && status != ex.status {
 					t.Errorf("%s\nanswered %d %s, documented %d", where, status, body, ex.status)

@@ -35,9 +35,26 @@ type Record struct {
 	Labels    map[string]string `json:"labels"`
 	ExpiresAt *time.Time        `json:"expires_at"`
 	Silenced  bool              `json:"silenced"`
+	Uptime    *Uptime           `json:"uptime"`
 	Status    Status            `json:"status"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Uptime is a record's "uptime" (nil while the URL is pending): the share
+// of time healthy over each window, nil for a window without a verdict.
+type Uptime struct {
+	Day  *float64 `json:"24h"`
+	Week *float64 `json:"7d"`
+}
+
+// Change is one entry of GET /history.
+type Change struct {
+	State     string    `json:"state"`
+	Previous  string    `json:"previous"`
+	Code      int       `json:"code"`
+	ErrorKind string    `json:"error_kind"`
+	At        time.Time `json:"at"`
 }
 
 // Event is any WebSocket event; which fields are set depends on Type.
