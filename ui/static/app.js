@@ -39,15 +39,15 @@ details = new Details(store, stream, {
 table.onOpen = (row) => details.open(row);
 
 // Measurements for the test hook.
-let snapshotMs = 0, syncRenderMs = 0, measureSync = false, firstFailingMs = 0;
-store.onSynced = () => { stream.synced(); measureSync = true; refreshLabels(); };
+let snapshotMs = 0, syncRenderMs = 0, measureSync = false, firstFailingMs = 0, syncedAtMs = 0;
+store.onSynced = () => { stream.synced(); measureSync = true; refreshLabels(); table.index.warm(store.shown); };
 table.onFrame = (t0, t1) => {
   flushTitle();
   if (details.isOpen) details.refresh();
   if (!firstFailingMs && table.items.length && !table.items[0].group && (table.items[0].state === 'unhealthy' || table.items[0].state === 'unreachable')) {
     firstFailingMs = t1; // ms since the page started loading
   }
-  if (measureSync) { measureSync = false; syncRenderMs = t1 - t0; snapshotMs = t1 - stream.openedAt; }
+  if (measureSync) { measureSync = false; syncRenderMs = t1 - t0; snapshotMs = t1 - stream.openedAt; syncedAtMs = t1; }
 };
 
 // The title is refreshed in every frame and, at most four times a second,
@@ -196,6 +196,11 @@ window.spo2 = Object.freeze({
   get syncRenderMs() { return syncRenderMs; },
   /** page start → first frame with a failing row on top, ms (0: none yet) */
   get firstFailingMs() { return firstFailingMs; },
+  /** page start → the frame that painted the last sync, ms */
+  get syncedAtMs() { return syncedAtMs; },
+  /** the text query the view reflects, and when it was applied (performance.now()) */
+  get query() { return table.appliedQuery; },
+  get queryAt() { return table.appliedAt; },
   /** successful syncs since the page loaded */
   get connects() { return stream.connects; },
   /** snapshots received, and reconnects resumed without one */

@@ -70,8 +70,7 @@ export class Details {
       ['Latency', r.latency < 0 ? '—' : fmtLatency(r.latency)],
       ['Last check', checkText(r, now, this.store.synced) + (r.checked ? ' (' + new Date(r.checked).toLocaleString() + ')' : '')],
     ];
-    let probe = null;
-    try { probe = r.probe ? JSON.parse(r.probe) : null; } catch (_) { probe = null; }
+    const probe = r.probe;
     if (probe) {
       fields.push(['Probe', ['interval ' + probe.interval, 'timeout ' + probe.timeout,
         'unhealthy after ' + probe.failure_threshold, 'healthy after ' + probe.success_threshold, 'expect ' + probe.expect].join(' · ')]);
@@ -80,7 +79,6 @@ export class Details {
     if (r.uptime) fields.push(['Uptime', '24 h: ' + fmtPercent(r.uptime['24h']) + ' · 7 d: ' + fmtPercent(r.uptime['7d'])]);
     fields.push(['Silenced', r.silenced ? 'yes — no Slack message while it lasts' + (this.silence ? silenceText(this.silence) : '') : 'no']);
     if (r.expires) fields.push(['Expires', new Date(r.expires).toLocaleString() + ' unless renewed']);
-    if (r.created) fields.push(['Registered', new Date(r.created).toLocaleString()]);
     e.fields.textContent = '';
     for (const [k, v] of fields) {
       const dt = document.createElement('dt'), dd = document.createElement('dd');

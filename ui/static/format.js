@@ -55,11 +55,13 @@ export function maskURL(raw) {
 export function hostOf(url) {
   const scheme = url.indexOf('://');
   const start = scheme >= 0 ? scheme + 3 : 0;
-  let end = url.slice(start).search(/[/?#]/);
-  end = end < 0 ? url.length : start + end;
-  const host = url.slice(start, end);
-  const at = host.lastIndexOf('@');
-  return at >= 0 ? host.slice(at + 1) : host;
+  let end = start, at = -1;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 47 || c === 63 || c === 35) break; // / ? #
+    if (c === 64) at = end; // @
+  }
+  return url.slice(at >= 0 ? at + 1 : start, end);
 }
 
 const MAX_DATA_TEXT = 400;

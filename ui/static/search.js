@@ -6,6 +6,7 @@
 // was built are tested directly; the index is rebuilt when they become many.
 const MAX_TERMS = 8;
 const REBUILD_AFTER = 2000;
+const WARM_SLICE = 5000;
 
 export const rowText = (r) => (r.shown + ' ' + (r.labelsKey || '') + ' ' + r.dataText).toLowerCase();
 
@@ -22,6 +23,7 @@ export class SearchIndex {
   // prepare makes sure the index covers coll well enough.
   prepare(coll) {
     if (this.coll === coll && this.unindexed(coll) < REBUILD_AFTER) return;
+    this.warming = null;
     const t0 = performance.now();
     const n = coll.map.size;
     const parts = new Array(n);
@@ -42,6 +44,36 @@ export class SearchIndex {
     this.coll = coll;
     this.built = coll.changes;
     this.buildMs = performance.now() - t0;
+  }
+
+  // warm builds the index for coll in the background, a slice of rows per
+  // task, so that the first keystroke after a load does not pay for it.
+  warm(coll) {
+    if (this.coll === coll && this.unindexed(coll) < REBUILD_AFTER) return;
+    const token = this.warming = {};
+    const rows = Array.from(coll.map.values());
+    const changes = coll.changes;
+    const parts = new Array(rows.length);
+    let i = 0;
+    const step = () => {
+      if (this.warming !== token) return;
+      if (coll.changes - changes >= REBUILD_AFTER) return; // too stale: build on demand
+      const end = Math.min(rows.length, i + WARM_SLICE);
+      for (; i < end; i++) parts[i] = rowText(rows[i]);
+      if (i < rows.length) { setTimeout(step, 0); return; }
+      const starts = new Int32Array(rows.length + 1);
+      let pos = 0;
+      for (let k = 0; k < rows.length; k++) { starts[k] = pos; pos += parts[k].length + 1; }
+      starts[rows.length] = pos;
+      for (let k = 0; k < rows.length; k++) if (!rows[k].gone) rows[k].hid = k;
+      this.hay = parts.join('\n');
+      this.starts = starts;
+      this.size = rows.length;
+      this.coll = coll;
+      this.built = changes;
+      this.warming = null;
+    };
+    setTimeout(step, 0);
   }
 
   // unindexed estimates how many rows of coll are missing from the index:

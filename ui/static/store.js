@@ -43,6 +43,20 @@ function sharedLabels(labels, text) {
   return l;
 }
 
+// sharedProbe returns one frozen copy of equal probe settings, with the
+// interval in ms: a fleet has a handful of distinct settings, not one per URL.
+const probes = new Map();
+function sharedProbe(p) {
+  if (!p || typeof p !== 'object') return null;
+  const key = p.interval + '|' + p.timeout + '|' + p.failure_threshold + '|' + p.success_threshold + '|' + p.expect;
+  let v = probes.get(key);
+  if (!v) {
+    v = Object.freeze(Object.assign({}, p, { intervalMs: parseDur(p.interval) }));
+    if (probes.size < 20000) probes.set(key, v);
+  }
+  return v;
+}
+
 // cmp orders rows: failing first, then pending, paused, healthy; inside a
 // group the most recent change first; then by URL.
 export function cmp(a, b) {
@@ -58,13 +72,12 @@ class Row {
     this.dataText = compactData(rec.data);
     this.labelsKey = strings.get(labelsText(rec.labels)); // "k=v,k=v", keys sorted
     this.labels = sharedLabels(rec.labels, this.labelsKey);
-    const probe = rec.probe && typeof rec.probe === 'object' ? rec.probe : null;
-    this.probe = probe ? strings.get(JSON.stringify(probe)) : '';
-    this.interval = probe ? parseDur(probe.interval) : 0;
+    const probe = sharedProbe(rec.probe);
+    this.probe = probe;                 // shared by every row with the same settings
+    this.interval = probe ? probe.intervalMs : 0;
     this.silenced = rec.silenced === true;
     this.uptime = rec.uptime && typeof rec.uptime === 'object' ? rec.uptime : null;
     this.expires = rec.expires_at ? parseTime(rec.expires_at) : 0;
-    this.created = parseTime(rec.created_at);
     const st = rec.status || {};
     this.state = 'pending'; this.rank = 1; this.code = 0; this.error = ''; this.kind = ''; this.latency = -1;
     this.setStatus(st);

@@ -9,6 +9,10 @@ import { group, flatten } from './groups.js';
 import { fmtDur, fmtAgo, fmtLatency, num } from './format.js';
 
 const OVERSCAN = 8;
+// While a snapshot loads into the table, its order is brought up to date at
+// most this often (ms): the first rows (failing first) show at once, and
+// a large fleet does not pay a merge per frame.
+const LOADING_SETTLE_MS = 300;
 // A filter costing more than this (ms) is applied after typing pauses.
 const SLOW_FILTER_MS = 24;
 const DEBOUNCE_MS = 120;
@@ -36,6 +40,8 @@ export class Table {
     this.rafPending = false;
     this.filterMs = 0; this.lastRenderMs = 0; this.renderMsTotal = 0; this.frames = 0;
     this.debounce = 0;
+    this.settledAt = 0;
+    this.appliedQuery = ''; this.appliedAt = 0; // what the view reflects, and when
     this.onFrame = null;        // called at the end of every frame
     this.onOpen = null;         // called with a row to open its details
     this.frameCb = () => this.frame();
@@ -96,7 +102,9 @@ export class Table {
     this.rafPending = false;
     const t0 = performance.now();
     const c = this.store.shown;
-    c.settle();
+    if (!this.store.loading || this.store.staging || c.order.length === 0 || t0 - this.settledAt >= LOADING_SETTLE_MS) {
+      if (c.settle()) this.settledAt = t0;
+    } else this.schedule(); // come back for the rows not merged yet
     if (c !== this.coll) { this.coll = c; this.viewDirty = true; }
     const stale = this.appliedVersion !== c.version || this.viewDirty;
     if (stale && (!this.held || this.viewDirty)) {
@@ -139,6 +147,8 @@ export class Table {
       this.items = this.view;
     }
     this.filterMs = performance.now() - t0;
+    this.appliedQuery = f.terms.join(' ');
+    this.appliedAt = performance.now();
   }
 
   paintHeader() {
