@@ -67,7 +67,7 @@ export class Details {
     const fields = [
       ['State', (r.gone ? 'removed' : r.state) + (r.since ? ' for ' + fmtDur(now - r.since) + ' (since ' + new Date(r.since).toLocaleString() + ')' : '')],
       ['Code / error', errorKey(r) === r.state ? (r.code ? 'HTTP ' + r.code : '—') : errorKey(r) + (r.error ? ': ' + r.error : '')],
-      ['Latency', r.latency < 0 ? '—' : fmtLatency(r.latency)],
+      ['Latency', r.latency < 0 ? '—' : fmtLatency(r.latency / 10)],
       ['Last check', checkText(r, now, this.store.synced) + (r.checked ? ' (' + new Date(r.checked).toLocaleString() + ')' : '')],
     ];
     const probe = r.probe;

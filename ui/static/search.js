@@ -1,5 +1,5 @@
-// The text filter's index: the searchable text of every row (masked URL,
-// labels, compact data), lower-cased and joined into one string, with the
+// The text filter's index: the searchable text of every row (masked URL
+// and compact data), lower-cased and joined into one string, with the
 // offset where each row starts. A query word is found with the engine's
 // native indexOf over that one string and mapped to rows by binary search,
 // instead of testing every row per keystroke. Rows added after the index
@@ -8,7 +8,7 @@ const MAX_TERMS = 8;
 const REBUILD_AFTER = 2000;
 const WARM_SLICE = 5000;
 
-export const rowText = (r) => (r.shown + ' ' + (r.labelsKey || '') + ' ' + r.dataText).toLowerCase();
+export const rowText = (r) => (r.shown + ' ' + r.dataText).toLowerCase();
 
 export class SearchIndex {
   constructor() {

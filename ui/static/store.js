@@ -97,7 +97,8 @@ class Row {
     this.code = st.code || 0;
     this.error = strings.get(st.error || '');
     this.kind = strings.get(st.error_kind || '');
-    this.latency = typeof st.latency_ms === 'number' ? st.latency_ms : -1;
+    // Tenths of a millisecond, a small integer: no boxed number per row.
+    this.latency = typeof st.latency_ms === 'number' ? Math.round(st.latency_ms * 10) : -1;
   }
 }
 

@@ -312,7 +312,7 @@ function fillRow(tr, r, idx, now, live) {
     c.open.title = r.shown;
     c.open.setAttribute('aria-label', 'Details of ' + r.shown);
     renderResult(c.result, r);
-    c.lat.textContent = r.latency < 0 || (r.state === 'pending' && !r.checked) ? '—' : fmtLatency(r.latency);
+    c.lat.textContent = r.latency < 0 || (r.state === 'pending' && !r.checked) ? '—' : fmtLatency(r.latency / 10);
     c.data.textContent = (r.labelsKey ? '[' + r.labelsKey + ']  ' : '') + (r.dataText || (r.labelsKey ? '' : '—'));
     c.since.title = r.since ? r.state + ' since ' + new Date(r.since).toLocaleString() : '';
     tr._since = null; tr._check = null;
