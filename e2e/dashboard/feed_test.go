@@ -129,17 +129,20 @@ func encodeEvents(events []actors.Event) []byte {
 }
 
 // broadcast sends one frame of events to every connected client; a client
-// whose queue is full misses it (the measurement only counts what arrives).
-func (f *feed) broadcast(events []actors.Event) {
+// whose queue is full misses it, and then broadcast reports false.
+func (f *feed) broadcast(events []actors.Event) bool {
 	b := encodeEvents(events)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	all := true
 	for c := range f.clients {
 		select {
 		case c <- b:
 		default:
+			all = false
 		}
 	}
+	return all
 }
 
 // syntheticRecords builds n records with a realistic mix of states and data.
