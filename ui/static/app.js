@@ -17,7 +17,17 @@ const filterBtns = Array.from(document.querySelectorAll('.filters [data-filter]'
 const qInput = $('q'), groupSel = $('group'), labelSel = $('label');
 
 let table = null, stream = null, details = null;
-const store = new Store(() => { table.schedule(); updateTitle(); });
+// While a first snapshot loads, the table is repainted at most every
+// LOADING_PAINT_MS once its first rows are up: painting after every slice
+// of events would cost more than the events.
+const LOADING_PAINT_MS = 100;
+let loadingPaint = 0;
+const store = new Store(() => {
+  if (store.loading && table.items.length > 0) {
+    if (!loadingPaint) loadingPaint = setTimeout(() => { loadingPaint = 0; table.schedule(); }, LOADING_PAINT_MS);
+  } else table.schedule();
+  updateTitle();
+});
 
 table = new Table(store, {
   scroller: $('scroller'), table: $('grid'), tbody: $('rows'),
@@ -40,7 +50,13 @@ table.onOpen = (row) => details.open(row);
 
 // Measurements for the test hook.
 let snapshotMs = 0, syncRenderMs = 0, measureSync = false, firstFailingMs = 0, syncedAtMs = 0;
-store.onSynced = () => { stream.synced(); measureSync = true; refreshLabels(); table.index.warm(store.shown); };
+// After a sync, once the page is idle: the label menu and the text index.
+const whenIdle = (fn) => (window.requestIdleCallback ? requestIdleCallback(fn, { timeout: 2000 }) : setTimeout(fn, 200));
+store.onSynced = () => {
+  stream.synced();
+  measureSync = true;
+  whenIdle(() => { refreshLabels(); table.index.warm(store.shown); });
+};
 table.onFrame = (t0, t1) => {
   flushTitle();
   if (details.isOpen) details.refresh();
@@ -221,7 +237,8 @@ window.spo2 = Object.freeze({
   state: (url) => { const r = store.shown.map.get(url); return r ? r.state : null; },
   /** cumulative counters */
   stats: () => ({ frames: table.frames, renderMsTotal: table.renderMsTotal, events: store.events, messages: store.messages,
-    applyMsTotal: store.applyMs, longestSlice: store.longestSlice, domRows: table.pool.length, indexMs: table.index.buildMs }),
+    applyMsTotal: store.applyMs, longestSlice: store.longestSlice,
+    openedAt: stream.openedAt, firstMessageAt: store.firstAt, lastMessageAt: store.lastAt, syncAppliedAt: store.syncAt, domRows: table.pool.length, indexMs: table.index.buildMs }),
 });
 
 loadHash();

@@ -190,6 +190,7 @@ export class Store {
     ch.port1.onmessage = () => this.pump();
     this.kick = () => ch.port2.postMessage(0);
     this.onSynced = null;
+    this.firstAt = 0; this.lastAt = 0; this.syncAt = 0; // performance.now() of the first and last message, of "synced"
   }
 
   resetCounts() { for (const s of STATES) this.counts[s] = 0; this.counts.other = 0; }
@@ -201,6 +202,7 @@ export class Store {
   // appear while the rest still arrives.
   begin() {
     this.queue = []; this.cur = null;
+    this.firstAt = 0;
     this.synced = false;
     this.loading = !this.everSynced; // a reconnect may resume without a snapshot
     this.staging = null;
@@ -217,6 +219,8 @@ export class Store {
 
   // push queues one WebSocket message (a JSON array of events).
   push(text) {
+    if (this.loading && !this.firstAt) this.firstAt = performance.now();
+    this.lastAt = performance.now();
     this.queue.push(text);
     this.messages++;
     if (!this.pumping) { this.pumping = true; this.kick(); }
@@ -293,6 +297,7 @@ export class Store {
       // An empty fleet: the snapshot had no records.
       this.shown = new Coll(); this.resetCounts();
     }
+    this.syncAt = performance.now();
     this.synced = true;
     this.everSynced = true;
     this.loading = false;
