@@ -14,8 +14,8 @@ const OVERSCAN = 8;
 // a large fleet does not pay a merge per frame.
 const LOADING_SETTLE_MS = 300;
 // A filter costing more than this (ms) is applied after typing pauses.
-const SLOW_FILTER_MS = 24;
-const DEBOUNCE_MS = 120;
+const SLOW_FILTER_MS = 40;
+const DEBOUNCE_MS = 90;
 
 export class Table {
   constructor(store, els) {
@@ -320,7 +320,12 @@ function fillRow(tr, r, idx, now, live) {
   const since = r.since ? fmtDur(now - r.since) : '—';
   if (since !== tr._since) { c.since.textContent = since; tr._since = since; }
   const check = checkText(r, now, live);
-  if (check !== tr._check) { c.check.textContent = check; tr._check = check; }
+  if (check !== tr._check) {
+    c.check.textContent = check;
+    tr._check = check;
+    c.check.title = !r.checked ? 'not checked yet' : 'last reported check: ' + new Date(r.checked).toLocaleString() +
+      (r.interval ? ' · probed every ' + fmtDur(r.interval) : '');
+  }
 }
 
 function renderResult(td, r) {
