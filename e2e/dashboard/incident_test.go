@@ -283,6 +283,25 @@ func TestDashboardIncident(t *testing.T) {
 	if os.Getenv("SPO2_UPDATE_SCREENSHOT") == "1" {
 		copyFile(t, shot, filepath.Join("..", "..", "docs", "dashboard-phone.png"))
 	}
+
+	// Grouped, and with the details panel open, the phone still does not
+	// scroll sideways.
+	evalJS[bool](t, ctx, selectJS("group", "error"))
+	waitJS(t, ctx, "grouped on the phone", `document.querySelectorAll('tr.g').length === 3`, 5*time.Second)
+	noSideways := `(() => { const d = document.documentElement, s = document.getElementById('scroller');
+	  return d.scrollWidth <= d.clientWidth && s.scrollWidth <= s.clientWidth &&
+	    Array.from(document.querySelectorAll('tr.g .gbtn')).every(b => b.getBoundingClientRect().right <= innerWidth + 0.5) })()`
+	if !evalJS[bool](t, ctx, noSideways) {
+		t.Error("phone, grouped by error: something is wider than the screen")
+	}
+	screenshot(t, ctx, "phone-grouped.png")
+	evalJS[bool](t, ctx, selectJS("group", ""))
+	run(t, ctx, "open details on the phone", 10*time.Second, chromedp.Click(chromedp.CSS(`tr.r td.result`)))
+	waitJS(t, ctx, "details on the phone", `document.getElementById('details').open`, 5*time.Second)
+	if w := evalJS[[]float64](t, ctx, `(() => { const d = document.getElementById('details'); return [d.getBoundingClientRect().left, d.getBoundingClientRect().right, d.scrollWidth, d.clientWidth] })()`); w[0] < 0 || w[1] > 390 || w[2] > w[3] {
+		t.Errorf("phone: the details panel (left %.0f, right %.0f, scrollWidth %.0f, clientWidth %.0f) does not fit 390 px", w[0], w[1], w[2], w[3])
+	}
+	screenshot(t, ctx, "phone-details.png")
 	_ = url.QueryEscape
 }
 
