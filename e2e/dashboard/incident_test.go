@@ -284,6 +284,27 @@ func TestDashboardIncident(t *testing.T) {
 		copyFile(t, shot, filepath.Join("..", "..", "docs", "dashboard-phone.png"))
 	}
 
+	// A finger on the table holds the order, and for a while after it
+	// lifts.
+	run(t, ctx, "touch the table", 10*time.Second,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 1})
+			return err
+		}),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: 200, Y: 500}}})
+			return err
+		}))
+	waitJS(t, ctx, "held by a finger", `spo2.held`, 5*time.Second)
+	run(t, ctx, "lift the finger", 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}})
+		return err
+	}))
+	if !evalJS[bool](t, ctx, `spo2.held`) {
+		t.Error("the order was released as soon as the finger lifted")
+	}
+	waitJS(t, ctx, "released after a while", `!spo2.held`, 10*time.Second)
+
 	// Grouped, and with the details panel open, the phone still does not
 	// scroll sideways.
 	evalJS[bool](t, ctx, selectJS("group", "error"))

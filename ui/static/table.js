@@ -16,6 +16,7 @@ const LOADING_SETTLE_MS = 300;
 // A filter costing more than this (ms) is applied after typing pauses.
 const SLOW_FILTER_MS = 40;
 const DEBOUNCE_MS = 90;
+const TOUCH_HOLD_MS = 3000;
 
 export class Table {
   constructor(store, els) {
@@ -33,6 +34,7 @@ export class Table {
     this.appliedChanges = 0;    // coll.changes reflected in items
     this.appliedVersion = -1;
     this.pointerIn = false;
+    this.touchUntil = 0; this.touchTimer = 0;
     this.held = false;
     this.rowH = 34; this.headH = 30; this.measureRow = true;
     this.pool = [];
@@ -52,8 +54,21 @@ export class Table {
     const { scroller, tbody, heldBtn } = this.els;
     scroller.addEventListener('scroll', () => this.schedule(), { passive: true });
     window.addEventListener('resize', () => { this.measureRow = true; this.schedule(); });
-    scroller.addEventListener('pointerenter', () => { this.pointerIn = true; this.updateHold(); });
-    scroller.addEventListener('pointerleave', () => { this.pointerIn = false; this.updateHold(); });
+    // A mouse or pen over the table holds the order while it is there. A
+    // finger holds it while it touches the table and TOUCH_HOLD_MS after it
+    // lifts, longer while the list still scrolls (touch pointers leave as
+    // soon as the browser takes the gesture over for scrolling).
+    scroller.addEventListener('pointerenter', (e) => { if (e.pointerType !== 'touch') { this.pointerIn = true; this.updateHold(); } });
+    scroller.addEventListener('pointerleave', (e) => { if (e.pointerType !== 'touch') { this.pointerIn = false; this.updateHold(); } });
+    const release = () => {
+      this.touchUntil = performance.now() + TOUCH_HOLD_MS;
+      clearTimeout(this.touchTimer);
+      this.touchTimer = setTimeout(() => this.updateHold(), TOUCH_HOLD_MS + 20);
+    };
+    scroller.addEventListener('touchstart', () => { clearTimeout(this.touchTimer); this.touchUntil = Infinity; this.updateHold(); }, { passive: true });
+    scroller.addEventListener('touchend', release, { passive: true });
+    scroller.addEventListener('touchcancel', release, { passive: true });
+    scroller.addEventListener('scroll', () => { if (this.touchUntil !== Infinity && performance.now() < this.touchUntil) release(); }, { passive: true });
     scroller.addEventListener('focusin', () => this.updateHold());
     scroller.addEventListener('focusout', () => queueMicrotask(() => this.updateHold()));
     heldBtn.addEventListener('click', () => { this.viewDirty = true; this.frame(); });
@@ -66,7 +81,7 @@ export class Table {
   }
 
   updateHold() {
-    const held = this.pointerIn || this.els.scroller.contains(document.activeElement);
+    const held = this.pointerIn || performance.now() < this.touchUntil || this.els.scroller.contains(document.activeElement);
     if (held === this.held) return;
     this.held = held;
     if (!held) this.viewDirty = true; // apply what changed meanwhile
