@@ -18,7 +18,9 @@ var files embed.FS
 const Prefix = "/ui/"
 
 // Handler serves the dashboard's files under the /ui/ prefix: /ui/ is the
-// page itself, /ui/app.js and /ui/style.css its script and style. Only GET
+// page itself, /ui/style.css its style, /ui/app.js its entry module and the
+// modules it imports (stream, store, table, groups, search, details,
+// format). Only GET
 // and HEAD are allowed. Files are revalidated on every load (no-cache) so a
 // new binary never leaves a stale page in a browser.
 func Handler() http.Handler {

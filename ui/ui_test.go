@@ -20,8 +20,15 @@ func TestHandlerServesFiles(t *testing.T) {
 	cases := []struct {
 		path, ctype, contains string
 	}{
-		{"/ui/", "text/html; charset=utf-8", `<script src="app.js"`},
-		{"/ui/app.js", "text/javascript; charset=utf-8", "new URL('../ws', location.href)"},
+		{"/ui/", "text/html; charset=utf-8", `<script type="module" src="app.js">`},
+		{"/ui/app.js", "text/javascript; charset=utf-8", "import { Stream } from './stream.js'"},
+		{"/ui/stream.js", "text/javascript; charset=utf-8", "new URL('../ws', location.href)"},
+		{"/ui/store.js", "text/javascript; charset=utf-8", "export class Store"},
+		{"/ui/table.js", "text/javascript; charset=utf-8", "export class Table"},
+		{"/ui/groups.js", "text/javascript; charset=utf-8", "export function group"},
+		{"/ui/search.js", "text/javascript; charset=utf-8", "export class SearchIndex"},
+		{"/ui/details.js", "text/javascript; charset=utf-8", "export class Details"},
+		{"/ui/format.js", "text/javascript; charset=utf-8", "export function maskURL"},
 		{"/ui/style.css", "text/css; charset=utf-8", "prefers-color-scheme: dark"},
 	}
 	for _, c := range cases {

@@ -23,6 +23,7 @@ var spo2 harness.Binary
 func TestMain(m *testing.M) {
 	code := m.Run()
 	spo2.Remove()
+	removeAxe()
 	os.Exit(code)
 }
 

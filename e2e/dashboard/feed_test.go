@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,9 +30,24 @@ type feed struct {
 	records []health.Record
 	clients map[chan []byte]struct{}
 	token   string // when set, /ws wants ?token= (401 otherwise)
+
+	sent atomic.Int64 // payload bytes written to clients (uncompressed)
 }
 
+// newFeed serves records, failing first, then pending, then healthy, as the
+// real server orders its snapshot.
 func newFeed(t *testing.T, records []health.Record) *feed {
+	rank := func(r health.Record) int {
+		switch r.Status.State {
+		case health.Unhealthy, health.Unreachable:
+			return 0
+		case health.Pending:
+			return 1
+		}
+		return 2
+	}
+	records = slices.Clone(records)
+	slices.SortStableFunc(records, func(a, b health.Record) int { return rank(a) - rank(b) })
 	f := &feed{records: records, clients: map[chan []byte]struct{}{}}
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", ui.Handler())
@@ -61,11 +78,11 @@ func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
 		for _, rec := range recs[i:end] {
 			batch = append(batch, actors.Snapshot{Record: rec})
 		}
-		if err := write(conn, batch); err != nil {
+		if err := f.write(conn, batch); err != nil {
 			return
 		}
 	}
-	if err := write(conn, []actors.Event{actors.Synced{}}); err != nil {
+	if err := f.write(conn, []actors.Event{actors.Synced{}}); err != nil {
 		return
 	}
 	f.mu.Lock()
@@ -88,32 +105,44 @@ func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
 		if err := wsutil.WriteServerMessage(conn, ws.OpText, msg); err != nil {
 			return
 		}
+		f.sent.Add(int64(len(msg)))
 	}
 }
 
-func write(conn interface{ Write([]byte) (int, error) }, events []actors.Event) error {
-	b, err := json.Marshal(events)
-	if err != nil {
-		return err
-	}
+func (f *feed) write(conn interface{ Write([]byte) (int, error) }, events []actors.Event) error {
+	b := encodeEvents(events)
+	f.sent.Add(int64(len(b)))
 	return wsutil.WriteServerMessage(conn, ws.OpText, b)
 }
 
-// broadcast sends one frame of events to every connected client; a client
-// whose queue is full misses it (the measurement only counts what arrives).
-func (f *feed) broadcast(events []actors.Event) {
-	b, err := json.Marshal(events)
-	if err != nil {
-		panic(err)
+// encodeEvents encodes a frame as the server does: a JSON array of events,
+// each in its own wire encoding.
+func encodeEvents(events []actors.Event) []byte {
+	b := []byte{'['}
+	for i, e := range events {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.AppendJSON(b)
 	}
+	return append(b, ']')
+}
+
+// broadcast sends one frame of events to every connected client; a client
+// whose queue is full misses it, and then broadcast reports false.
+func (f *feed) broadcast(events []actors.Event) bool {
+	b := encodeEvents(events)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	all := true
 	for c := range f.clients {
 		select {
 		case c <- b:
 		default:
+			all = false
 		}
 	}
+	return all
 }
 
 // syntheticRecords builds n records with a realistic mix of states and data.
@@ -134,8 +163,9 @@ func syntheticRecords(n int, now time.Time) []health.Record {
 			st = health.Status{State: health.Pending, Since: now}
 		}
 		data, _ := json.Marshal(map[string]any{"customer": 1000 + i, "index": fmt.Sprintf("idx-%d", i%97), "pod": fmt.Sprintf("search-%d-%05d", i%7, i)})
+		labels := health.Labels{"team": fmt.Sprintf("team-%d", i%12), "tier": []string{"gold", "silver", "bronze"}[i%3]}
 		recs[i] = health.Record{URL: fmt.Sprintf("http://10.%d.%d.%d:7700/health", i/65536%256, i/256%256, i%256),
-			Data: data, Probe: settings, Status: st, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+			Data: data, Probe: settings, Labels: labels, Status: st, CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
 	}
 	return recs
 }
