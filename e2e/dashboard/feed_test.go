@@ -123,7 +123,7 @@ func encodeEvents(events []actors.Event) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = e.AppendJSON(b)
+		b = e.AppendJSON(b, 0)
 	}
 	return append(b, ']')
 }
