@@ -79,7 +79,7 @@ func parseFlags() Config {
 	flag.StringVar(&c.Bin, "spo2-bin", "", "use this spo2 binary instead of building the repository")
 	flag.Var(&env, "env", "extra KEY=VALUE for spo2 (repeatable), e.g. -env GOGC=200")
 	flag.StringVar(&c.Out, "out", "bench/out/results.json", "JSON results file")
-	flag.BoolVar(&c.Profile, "profile", false, "fetch a CPU and a heap profile of spo2 during the probe window (needs /debug/pprof/)")
+	flag.BoolVar(&c.Profile, "profile", false, "fetch a CPU and a heap profile of spo2 during the probe window (needs /debug/pprof/), and CPU-profile the harness during each bare baseline window")
 	flag.Parse()
 	c.Env = env
 	if c.Quick {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -197,7 +198,10 @@ func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, err
 	st0, an0 := s.Mark()
 	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
-	if err := clock.Sleep(ctx, cfg.Window); err != nil {
+	stopProfile := b.profileHarness("cpu-baseline-" + strings.ReplaceAll(kind, "/", "-") + ".pb.gz")
+	err := clock.Sleep(ctx, cfg.Window)
+	stopProfile()
+	if err != nil {
 		return nil, err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
@@ -205,6 +209,32 @@ func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, err
 	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: proc.CPUCores(h0, h1)}
 	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
 	return r, nil
+}
+
+// profileHarness starts a CPU profile of the harness process (the bare
+// baseline and the farm) into name under the output directory when -profile
+// is given, and returns the function that ends it.
+func (b *Bench) profileHarness(name string) (stop func()) {
+	if !b.cfg.Profile {
+		return func() {}
+	}
+	path := filepath.Join(b.outDir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		b.fail("harness cpu profile", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.fail("harness cpu profile", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.fail("harness cpu profile", fmt.Errorf("close %s: %w", path, err))
+		}
+	}
 }
 
 func (b *Bench) startSpo2(ctx context.Context, name string, env []string) (*spo2.Instance, error) {
