@@ -44,8 +44,9 @@ type FarmInfo struct {
 type BaselineRun struct {
 	Schedule          ScheduleResult `json:"schedule"`
 	Farm              farm.Window    `json:"farm"`
-	HarnessCores      float64        `json:"harness_cores"` // client and farm together
-	ClientCPUPerProbe float64        `json:"client_cpu_us_per_probe_estimate"`
+	HarnessCores      float64        `json:"harness_cores"` // the farm (the client runs in a child process)
+	ClientCores       float64        `json:"client_cores"`  // the client's process
+	ClientCPUPerProbe float64        `json:"client_cpu_us_per_probe"`
 }
 
 // IdleRun registers N URLs into a spo2 whose interval is 24h, so nothing

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -189,52 +188,36 @@ func (b *Bench) env(interval, timeout time.Duration, extra ...string) []string {
 func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, error) {
 	cfg := b.cfg
 	slog.Info("phase: bare timer-heap baseline", "client", kind, "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
-	s := StartSchedule(ScheduleConfig{Client: kind, URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
-	defer s.Stop()
+	c, err := b.startBareChild(kind)
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
 	if err := clock.Sleep(ctx, cfg.Interval+time.Second); err != nil {
 		return nil, err
 	}
-	s.ResetLag()
-	st0, an0 := s.Mark()
+	if _, err := c.ask("mark"); err != nil {
+		return nil, err
+	}
 	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
-	stopProfile := b.profileHarness("cpu-baseline-" + strings.ReplaceAll(kind, "/", "-") + ".pb.gz")
-	err := clock.Sleep(ctx, cfg.Window)
-	stopProfile()
-	if err != nil {
+	if err := clock.Sleep(ctx, cfg.Window); err != nil {
 		return nil, err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
 	h1, _ := proc.Read(os.Getpid())
-	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: proc.CPUCores(h0, h1)}
-	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
-	return r, nil
-}
-
-// profileHarness starts a CPU profile of the harness process (the bare
-// baseline and the farm) into name under the output directory when -profile
-// is given, and returns the function that ends it.
-func (b *Bench) profileHarness(name string) (stop func()) {
-	if !b.cfg.Profile {
-		return func() {}
-	}
-	path := filepath.Join(b.outDir, name)
-	f, err := os.Create(path)
+	rep, err := c.ask("end")
 	if err != nil {
-		b.fail("harness cpu profile", err)
-		return func() {}
+		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		b.fail("harness cpu profile", err)
-		return func() {}
+	rep.Schedule.RatePerSec = float64(rep.Schedule.Started) / fw.Seconds
+	r := &BaselineRun{Schedule: rep.Schedule, Farm: fw, HarnessCores: proc.CPUCores(h0, h1), ClientCores: rep.CPUSeconds / fw.Seconds}
+	if rep.Schedule.Started > 0 {
+		r.ClientCPUPerProbe = rep.CPUSeconds * 1e6 / float64(rep.Schedule.Started)
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			b.fail("harness cpu profile", fmt.Errorf("close %s: %w", path, err))
-		}
-	}
+	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms,
+		"client_cores", fmt.Sprintf("%.2f", r.ClientCores), "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
+	return r, nil
 }
 
 func (b *Bench) startSpo2(ctx context.Context, name string, env []string) (*spo2.Instance, error) {
