@@ -148,7 +148,8 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 	if firstWithin <= 0 || firstWithin > interval {
 		firstWithin = interval
 	}
-	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
+	to, _ := ctx.ActorSystem().ProcessRegistry.Get(ctx.Self())
+	r := &probeRun{gen: c.gen, self: ctx.Self(), to: to, entry: c.entry, deps: c.deps}
 	c.run = r
 	c.deps.Scheduler.Start(&r.timer, time.Now().Add(rand.N(firstWithin)), interval, r)
 }
@@ -168,7 +169,9 @@ func (c *URLChecker) disarm() {
 // that comes while the previous probe of this generation runs is skipped.
 //
 // The run itself is the result message: a probe stores its outcome in the
-// run and sends the run's pointer, which allocates nothing. The run stays
+// run and sends the run's pointer, which allocates nothing, straight to the
+// checker's process, resolved once when the run is armed (a result for a
+// checker that has stopped since is dropped by it). The run stays
 // "probing" until the checker has read the outcome, so the next probe
 // cannot overwrite it. The run holds its timer and is both the timer's
 // Firer and the pool's Runner: arming a run is one allocation.
@@ -177,7 +180,7 @@ type probeRun struct {
 	gen     uint64
 	probing atomic.Bool
 	self    *actor.PID
-	root    *actor.RootContext
+	to      actor.Process // the checker's process
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
 	outcome health.Outcome // the latest probe's; read by the checker
@@ -214,7 +217,7 @@ func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 		return
 	}
 	r.outcome = outcome
-	r.root.Send(r.self, r)
+	r.to.SendUserMessage(r.self, r)
 }
 
 // runProbe probes on a pool worker, lag after its scheduled time, and reports

@@ -10,7 +10,7 @@ type slot struct {
 // valid reports whether the slot is its timer's current one: the timer is
 // armed and due when the slot says. A timer stopped (or stopped and armed
 // again) leaves a stale slot behind.
-func (sl slot) valid() bool { return sl.t.armed && sl.t.at == sl.at }
+func (sl slot) valid() bool { return sl.t.fire != nil && sl.t.at == sl.at }
 
 // slots is a 4-ary min-heap on at: shallower than a binary heap, and a
 // node's children share a cache line or two.

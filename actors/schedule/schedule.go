@@ -32,8 +32,7 @@ type Timer struct {
 	s     *Scheduler
 	at    int64 // next due time, nanoseconds since s.epoch; its heap slot holds the same
 	every time.Duration
-	fire  Firer
-	armed bool
+	fire  Firer // nil when stopped
 }
 
 // Firer is what a timer calls at each firing, on the scheduler's goroutine.
@@ -67,7 +66,7 @@ func (s *Scheduler) Every(first time.Time, period time.Duration, fire func(sched
 func (s *Scheduler) Start(t *Timer, first time.Time, period time.Duration, f Firer) {
 	at := int64(first.Sub(s.epoch))
 	s.mu.Lock()
-	t.s, t.at, t.every, t.fire, t.armed = s, at, period, f, true
+	t.s, t.at, t.every, t.fire = s, at, period, f
 	s.live++
 	s.h.push(slot{at: at, t: t})
 	earliest := s.h[0].t == t
@@ -85,8 +84,8 @@ func (t *Timer) Stop() {
 		return // never armed
 	}
 	s.mu.Lock()
-	if t.armed {
-		t.armed = false
+	if t.fire != nil {
+		t.fire = nil
 		s.live--
 		if stale := len(s.h) - s.live; stale >= 1024 && stale > s.live {
 			s.h.dropStale()
