@@ -65,7 +65,7 @@ func BuildTable(r *Results) *Table {
 		if i.Registered < 20000 {
 			rssPass, rssNote = nil, "; too few URLs to judge: fixed costs dominate"
 		}
-		t.Add("RSS per idle URL", i.RSSPerURL/1024, nan, "KiB", "≤ 2 KiB", rssPass, fmt.Sprintf("%d URLs, empty %d MiB → %d MiB%s", i.Registered, i.EmptyRSS>>20, i.RSS>>20, rssNote))
+		t.Add("RSS per idle URL", i.RSSPerURL/1024, nan, "KiB", "≤ 2 KiB", rssPass, fmt.Sprintf("%d URLs, empty %d MiB → %d MiB, of which mapped files %d → %d MiB%s", i.Registered, i.EmptyRSS>>20, i.RSS>>20, i.EmptyRSSFile>>20, i.RSSFile>>20, rssNote))
 		t.Add("Go heap per idle URL", i.HeapPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("%.0f goroutines", i.Goroutines))
 		t.Add("POST /bulk, durable", i.Bulk.PerSec, bWB, "URLs/s", "≥ 50,000/s", ptr(i.Bulk.PerSec >= 50000), "baseline: raw WriteBatch records/s")
 		t.Add("PUT, 8 concurrent", i.Put8.PerSec, b8, "req/s", "", nil, "baseline: 8 synced txns")

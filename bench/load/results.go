@@ -53,6 +53,8 @@ type BaselineRun struct {
 // probes: registration throughput, memory per idle URL, snapshot.
 type IdleRun struct {
 	EmptyRSS      int64          `json:"empty_rss_bytes"`
+	EmptyRSSFile  int64          `json:"empty_rss_file_bytes"` // of EmptyRSS, mapped files
+	RSSFile       int64          `json:"rss_file_bytes"`       // of RSS, mapped files (Badger's tables)
 	EmptyHeap     float64        `json:"empty_heap_inuse_bytes"`
 	RSS           int64          `json:"rss_bytes"`
 	Heap          float64        `json:"heap_inuse_bytes"`

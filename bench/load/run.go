@@ -243,7 +243,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
-		r.EmptyRSS = p.RSS
+		r.EmptyRSS, r.EmptyRSSFile = p.RSS, p.RSSFile
 	}
 	if m, err := s.Metrics(); err == nil {
 		r.EmptyHeap = m.HeapInuse
@@ -274,7 +274,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
-		r.RSS = p.RSS
+		r.RSS, r.RSSFile = p.RSS, p.RSSFile
 		r.RSSPerURL = float64(p.RSS-r.EmptyRSS) / float64(r.Registered)
 	}
 	if m, err := s.Metrics(); err == nil {
@@ -282,7 +282,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		r.HeapPerURL = (m.HeapInuse - r.EmptyHeap) / float64(r.Registered)
 		r.Goroutines = m.Goroutines
 	}
-	slog.Info("idle memory", "rss_per_url", int(r.RSSPerURL), "heap_per_url", int(r.HeapPerURL), "goroutines", r.Goroutines)
+	slog.Info("idle memory", "rss_per_url", int(r.RSSPerURL), "rss_file_per_url", int(float64(r.RSSFile-r.EmptyRSSFile)/float64(r.Registered)), "heap_per_url", int(r.HeapPerURL), "goroutines", r.Goroutines)
 	if cfg.Profile {
 		if err := s.Fetch("/debug/pprof/heap", filepath.Join(b.outDir, "heap-idle.pb.gz")); err != nil {
 			b.fail("idle: heap profile", err)
@@ -386,6 +386,9 @@ func (b *Bench) runProbe(ctx context.Context) error {
 			}
 			if err := s.Fetch("/debug/pprof/goroutine?debug=1", filepath.Join(b.outDir, "goroutines-probe.txt")); err != nil {
 				b.fail("probe: goroutine dump", err)
+			}
+			if err := s.Fetch("/debug/pprof/heap", filepath.Join(b.outDir, "heap-probe.pb.gz")); err != nil {
+				b.fail("probe: heap profile", err)
 			}
 		}()
 	}
