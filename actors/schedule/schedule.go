@@ -12,6 +12,12 @@ import (
 // Scheduler runs periodic timers on one goroutine. Fire functions are called
 // on that goroutine and must return quickly (send a message, nothing more).
 //
+// A firing comes at its time or up to Resolution after it, never before:
+// the goroutine sleeps at least Resolution between rounds and fires every
+// timer due by then, so that at thousands of firings a second one wake-up
+// serves several instead of one each. The time a Firer receives is the
+// scheduled one.
+//
 // Taking the earliest timer and putting it back one period later costs a
 // few cache lines, however many timers are armed: the heap holds each
 // timer's due time beside its pointer, four children to a node, and a
@@ -24,6 +30,10 @@ type Scheduler struct {
 	live  int // armed timers; len(h)-live slots are stale
 	wake  chan struct{}
 }
+
+// Resolution is the longest a firing waits after its time for the
+// scheduler to wake up (a stall of the process aside).
+const Resolution = time.Millisecond
 
 // Timer is one periodic timer. Stop it when its owner goes away. The zero
 // Timer is stopped; a caller may embed one in its own struct and arm it with
@@ -152,7 +162,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 			clear(due) // let go of the firers
 			continue   // firing took time: look again before sleeping
 		}
-		sleep.Reset(wait)
+		sleep.Reset(max(wait, Resolution))
 		select {
 		case <-ctx.Done():
 			return
