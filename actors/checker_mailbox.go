@@ -20,30 +20,40 @@ import (
 // on with the next message. Message batches are not unpacked: a checker is
 // never sent one.
 //
-// Its idle cost is one small struct; the first queued user message is held
-// inline, so the usual probe result is posted without an allocation.
+// Its idle cost is one 56-byte struct: the first queued user message is
+// held inline, so the usual probe result is posted without an allocation,
+// and further messages (rare: a message posted while another is handled)
+// go to an overflow let go of once drained.
 type checkerMailbox struct {
 	mu        sync.Mutex
 	running   bool // a goroutine is handling messages
 	suspended bool
-	user      []any // queued user messages; user[:0] of userBuf when few
-	userBuf   [1]any
-	system    []any // queued system messages; nil when none
+	hasFirst  bool
+	first     any              // the oldest queued user message, when hasFirst
+	more      *mailboxOverflow // further user messages and system messages; nil when none
 	invoker   actor.MessageInvoker
+}
+
+// mailboxOverflow holds the messages a checker's mailbox cannot hold inline.
+type mailboxOverflow struct {
+	user   []any // after first, in order
+	system []any
 }
 
 var _ actor.Mailbox = (*checkerMailbox)(nil)
 
 func newCheckerMailbox() actor.Mailbox {
-	m := &checkerMailbox{}
-	m.user = m.userBuf[:0]
-	return m
+	return &checkerMailbox{}
 }
 
 // PostUserMessage queues message and handles the queue if nobody does.
 func (m *checkerMailbox) PostUserMessage(message any) {
 	m.mu.Lock()
-	m.user = append(m.user, message)
+	if !m.hasFirst {
+		m.first, m.hasFirst = message, true
+	} else {
+		m.overflow().user = append(m.more.user, message)
+	}
 	m.drainOrLeave()
 }
 
@@ -51,8 +61,16 @@ func (m *checkerMailbox) PostUserMessage(message any) {
 // queue if nobody does.
 func (m *checkerMailbox) PostSystemMessage(message any) {
 	m.mu.Lock()
-	m.system = append(m.system, message)
+	m.overflow().system = append(m.more.system, message)
 	m.drainOrLeave()
+}
+
+// overflow returns m.more, made when needed; with mu held.
+func (m *checkerMailbox) overflow() *mailboxOverflow {
+	if m.more == nil {
+		m.more = &mailboxOverflow{}
+	}
+	return m.more
 }
 
 // drainOrLeave is called with mu held and releases it: it handles every
@@ -78,25 +96,33 @@ func (m *checkerMailbox) drainOrLeave() {
 
 // next pops the next message to handle, with mu held.
 func (m *checkerMailbox) next() (msg any, system, ok bool) {
-	if len(m.system) > 0 {
-		msg = m.system[0]
-		m.system[0] = nil
-		m.system = m.system[1:]
-		if len(m.system) == 0 {
-			m.system = nil
-		}
+	if o := m.more; o != nil && len(o.system) > 0 {
+		msg = o.system[0]
+		o.system[0] = nil
+		o.system = o.system[1:]
+		m.tidy()
 		return msg, true, true
 	}
-	if m.suspended || len(m.user) == 0 {
+	if m.suspended || !m.hasFirst {
 		return nil, false, false
 	}
-	msg = m.user[0]
-	m.user[0] = nil
-	m.user = m.user[1:]
-	if len(m.user) == 0 {
-		m.user = m.userBuf[:0] // back to the inline slot; a grown array is let go
+	msg = m.first
+	if o := m.more; o != nil && len(o.user) > 0 {
+		m.first = o.user[0]
+		o.user[0] = nil
+		o.user = o.user[1:]
+		m.tidy()
+	} else {
+		m.first, m.hasFirst = nil, false
 	}
 	return msg, false, true
+}
+
+// tidy lets the overflow go once it is empty; with mu held.
+func (m *checkerMailbox) tidy() {
+	if o := m.more; len(o.user) == 0 && len(o.system) == 0 {
+		m.more = nil
+	}
 }
 
 // handle hands one message to the actor; a panic is escalated to the
@@ -140,5 +166,12 @@ func (m *checkerMailbox) Start() {}
 func (m *checkerMailbox) UserMessageCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.user)
+	n := 0
+	if m.hasFirst {
+		n = 1
+	}
+	if m.more != nil {
+		n += len(m.more.user)
+	}
+	return n
 }

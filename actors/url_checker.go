@@ -83,7 +83,7 @@ var generations atomic.Uint64
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
 //
-// A checker is small (about 40 bytes, and its run with its timer about 190):
+// A checker is small (about 40 bytes, and its run with its timer 176):
 // its URL, settings and status live in its read-model entry, which the
 // supervisor updates before it forwards new settings.
 type URLChecker struct {
@@ -183,7 +183,8 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 // armAt starts a new generation with a timer whose first tick is at first.
 func (c *URLChecker) armAt(ctx actor.Context, first time.Time) {
 	c.gen = generations.Add(1)
-	r := &probeRun{gen: c.gen, self: ctx.Self(), root: ctx.ActorSystem().Root, entry: c.entry, deps: c.deps}
+	to, _ := ctx.ActorSystem().ProcessRegistry.Get(ctx.Self())
+	r := &probeRun{gen: c.gen, self: ctx.Self(), to: to, entry: c.entry, deps: c.deps}
 	c.run = r
 	c.deps.Scheduler.Start(&r.timer, first, c.entry.Registration().Probe.Interval, r)
 }
@@ -203,7 +204,9 @@ func (c *URLChecker) disarm() {
 // that comes while the previous probe of this generation runs is skipped.
 //
 // The run itself is the result message: a probe stores its outcome in the
-// run and sends the run's pointer, which allocates nothing. The run stays
+// run and sends the run's pointer, which allocates nothing, straight to the
+// checker's process, resolved once when the run is armed (a result for a
+// checker that has stopped since is dropped by it). The run stays
 // "probing" until the checker has read the outcome, so the next probe
 // cannot overwrite it. The run holds its timer and is both the timer's
 // Firer and the pool's Runner: arming a run is one allocation.
@@ -212,7 +215,7 @@ type probeRun struct {
 	gen     uint64
 	probing atomic.Bool
 	self    *actor.PID
-	root    *actor.RootContext
+	to      actor.Process // the checker's process
 	entry   *readmodel.Entry
 	deps    *CheckerDeps
 	outcome health.Outcome // the latest probe's; read by the checker
@@ -253,7 +256,7 @@ func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
 		return
 	}
 	r.outcome = outcome
-	r.root.Send(r.self, r)
+	r.to.SendUserMessage(r.self, r)
 }
 
 // runProbe probes on a pool worker, lag after its scheduled time, and reports

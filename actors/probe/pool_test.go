@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,5 +83,53 @@ func TestPoolCloseCancelsRunningJobsAndDropsQueuedOnes(t *testing.T) {
 			t.Fatalf("%d goroutines after Close, %d before NewPool", runtime.NumGoroutine(), before)
 		}
 		runtime.Gosched()
+	}
+}
+
+// goroutineID reads the running goroutine's number from its stack header.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	f := strings.Fields(string(buf))
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+// Jobs that come one at a time all run on the worker that became idle
+// last, so a steady trickle of probes keeps one warm worker busy instead of
+// cycling through every worker's stack.
+func TestPoolHandsJobsToTheMostRecentlyIdleWorker(t *testing.T) {
+	p := NewPool(8)
+	defer p.Close()
+	waitIdle := func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for p.Busy() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the workers never became idle")
+			}
+			runtime.Gosched()
+		}
+	}
+	// Every worker runs a job first, so that all of them wait for work.
+	var started sync.WaitGroup
+	started.Add(8)
+	release := make(chan struct{})
+	for range 8 {
+		p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) { started.Done(); <-release })})
+	}
+	started.Wait()
+	close(release)
+	waitIdle()
+	seen := map[string]int{}
+	for range 50 {
+		ids := make(chan string, 1)
+		p.Submit(Job{Runner: RunFunc(func(context.Context, time.Time) { ids <- goroutineID() })})
+		seen[<-ids]++
+		waitIdle()
+	}
+	if len(seen) != 1 {
+		t.Fatalf("50 jobs one at a time ran on %d workers (%v), want 1", len(seen), seen)
 	}
 }

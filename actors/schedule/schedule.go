@@ -4,7 +4,6 @@
 package schedule
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -12,21 +11,38 @@ import (
 
 // Scheduler runs periodic timers on one goroutine. Fire functions are called
 // on that goroutine and must return quickly (send a message, nothing more).
+//
+// A firing comes at its time or up to Resolution after it, never before:
+// the goroutine sleeps at least Resolution between rounds and fires every
+// timer due by then, so that at thousands of firings a second one wake-up
+// serves several instead of one each. The time a Firer receives is the
+// scheduled one.
+//
+// Taking the earliest timer and putting it back one period later costs a
+// few cache lines, however many timers are armed: the heap holds each
+// timer's due time beside its pointer, four children to a node, and a
+// stopped timer leaves its slot behind to be dropped when it comes due (or
+// when stopped slots outnumber armed timers).
 type Scheduler struct {
-	mu   sync.Mutex
-	h    timerHeap
-	wake chan struct{}
+	epoch time.Time // due times are nanoseconds since epoch (monotonic)
+	mu    sync.Mutex
+	h     slots
+	live  int // armed timers; len(h)-live slots are stale
+	wake  chan struct{}
 }
+
+// Resolution is the longest a firing waits after its time for the
+// scheduler to wake up (a stall of the process aside).
+const Resolution = time.Millisecond
 
 // Timer is one periodic timer. Stop it when its owner goes away. The zero
 // Timer is stopped; a caller may embed one in its own struct and arm it with
 // Start, so that arming allocates nothing.
 type Timer struct {
 	s     *Scheduler
-	pos   int // position in the heap plus one; 0 when stopped
-	at    time.Time
+	at    int64 // next due time, nanoseconds since s.epoch; its heap slot holds the same
 	every time.Duration
-	fire  Firer
+	fire  Firer // nil when stopped
 }
 
 // Firer is what a timer calls at each firing, on the scheduler's goroutine.
@@ -42,7 +58,7 @@ func (f FireFunc) Fire(scheduled time.Time) { f(scheduled) }
 
 // New returns an idle scheduler; call Run to start it.
 func New() *Scheduler {
-	return &Scheduler{wake: make(chan struct{}, 1)}
+	return &Scheduler{epoch: time.Now(), wake: make(chan struct{}, 1)}
 }
 
 // Every schedules fire at first, then every period after it. A firing that
@@ -58,10 +74,12 @@ func (s *Scheduler) Every(first time.Time, period time.Duration, fire func(sched
 // Timer, or one whose Stop returned); a Timer is armed on one scheduler at a
 // time.
 func (s *Scheduler) Start(t *Timer, first time.Time, period time.Duration, f Firer) {
-	t.s, t.at, t.every, t.fire = s, first, period, f
+	at := int64(first.Sub(s.epoch))
 	s.mu.Lock()
-	heap.Push(&s.h, t)
-	earliest := s.h[0] == t
+	t.s, t.at, t.every, t.fire = s, at, period, f
+	s.live++
+	s.h.push(slot{at: at, t: t})
+	earliest := s.h[0].t == t
 	s.mu.Unlock()
 	if earliest {
 		s.poke()
@@ -76,9 +94,12 @@ func (t *Timer) Stop() {
 		return // never armed
 	}
 	s.mu.Lock()
-	if t.pos > 0 {
-		heap.Remove(&s.h, t.pos-1)
-		t.pos = 0
+	if t.fire != nil {
+		t.fire = nil
+		s.live--
+		if stale := len(s.h) - s.live; stale >= 1024 && stale > s.live {
+			s.h.dropStale()
+		}
 	}
 	s.mu.Unlock()
 }
@@ -87,7 +108,7 @@ func (t *Timer) Stop() {
 func (s *Scheduler) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.h)
+	return s.live
 }
 
 func (s *Scheduler) poke() {
@@ -99,7 +120,7 @@ func (s *Scheduler) poke() {
 
 type firing struct {
 	fire Firer
-	at   time.Time
+	at   int64
 }
 
 // Run fires timers until ctx is done.
@@ -108,33 +129,40 @@ func (s *Scheduler) Run(ctx context.Context) {
 	defer sleep.Stop()
 	var due []firing
 	for {
-		now := time.Now()
+		now := int64(time.Since(s.epoch))
 		due = due[:0]
 		wait := time.Hour
 		s.mu.Lock()
 		for len(s.h) > 0 {
-			t := s.h[0]
-			if d := t.at.Sub(now); d > 0 {
-				wait = d
+			top := s.h[0]
+			if d := top.at - now; d > 0 {
+				wait = time.Duration(d)
 				break
 			}
-			due = append(due, firing{t.fire, t.at})
-			next := t.at.Add(t.every)
-			if !next.After(now) {
-				skipped := now.Sub(next)/t.every + 1
-				next = next.Add(skipped * t.every)
+			t := top.t
+			if !top.valid() {
+				s.h.popRoot() // stopped, or re-armed since: its slot is stale
+				continue
+			}
+			due = append(due, firing{t.fire, top.at})
+			every := int64(t.every)
+			next := top.at + every
+			if next <= now {
+				next += ((now-next)/every + 1) * every // skip missed periods
 			}
 			t.at = next
-			heap.Fix(&s.h, 0)
+			s.h[0].at = next
+			s.h.down(0)
 		}
 		s.mu.Unlock()
 		for _, f := range due {
-			f.fire.Fire(f.at)
+			f.fire.Fire(s.epoch.Add(time.Duration(f.at)))
 		}
 		if len(due) > 0 {
-			continue // firing took time: look again before sleeping
+			clear(due) // let go of the firers
+			continue   // firing took time: look again before sleeping
 		}
-		sleep.Reset(wait)
+		sleep.Reset(max(wait, Resolution))
 		select {
 		case <-ctx.Done():
 			return
@@ -142,27 +170,4 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-sleep.C:
 		}
 	}
-}
-
-type timerHeap []*Timer
-
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].pos = i + 1
-	h[j].pos = j + 1
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*Timer)
-	t.pos = len(*h) + 1
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.pos = 0
-	return t
 }

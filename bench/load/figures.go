@@ -27,7 +27,7 @@ func BuildTable(r *Results) *Table {
 		t.AddPair("inter-arrival |Δ−interval| p50 (farm)", p.Farm.Deviation.P50ms, base.dev50, prober.dev50, "ms", "", nil, "")
 		t.AddPair("inter-arrival |Δ−interval| p99 (farm)", p.Farm.Deviation.P99ms, base.dev99, prober.dev99, "ms", "", nil, fmt.Sprintf("max %.0f ms", p.Farm.Deviation.MaxMs))
 		t.Add("CPU while probing", p.CPUCores, nan, "cores", "", nil, fmt.Sprintf("farm+harness %.2f, whole machine %.2f cores", p.HarnessCores, p.Farm.MachineCores))
-		t.AddPair("CPU per probe", p.CPUPerProbe, base.cpu, prober.cpu, "µs", "", nil, "baseline: client share, estimated")
+		t.AddPair("CPU per probe", p.CPUPerProbe, base.cpu, prober.cpu, "µs", "", nil, "baselines: CPU of their own process")
 		t.Add("RSS per URL while probing", p.RSSPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("RSS %d MiB, heap %d MiB, %.0f goroutines, %d sockets, max %0.f in flight", p.RSS>>20, int64(p.Heap)>>20, p.Goroutines, p.Sockets, p.MaxInFlight))
 		t.Add("probes skipped (tick while running)", p.Skipped, nan, "count", "", nil, "")
 		if p.Snapshot.Records > 0 {
@@ -65,7 +65,7 @@ func BuildTable(r *Results) *Table {
 		if i.Registered < 20000 {
 			rssPass, rssNote = nil, "; too few URLs to judge: fixed costs dominate"
 		}
-		t.Add("RSS per idle URL", i.RSSPerURL/1024, nan, "KiB", "≤ 2 KiB", rssPass, fmt.Sprintf("%d URLs, empty %d MiB → %d MiB%s", i.Registered, i.EmptyRSS>>20, i.RSS>>20, rssNote))
+		t.Add("RSS per idle URL", i.RSSPerURL/1024, nan, "KiB", "≤ 2 KiB", rssPass, fmt.Sprintf("%d URLs, empty %d MiB → %d MiB, of which mapped files %d → %d MiB%s", i.Registered, i.EmptyRSS>>20, i.RSS>>20, i.EmptyRSSFile>>20, i.RSSFile>>20, rssNote))
 		t.Add("Go heap per idle URL", i.HeapPerURL/1024, nan, "KiB", "", nil, fmt.Sprintf("%.0f goroutines", i.Goroutines))
 		t.Add("POST /bulk, durable", i.Bulk.PerSec, bWB, "URLs/s", "≥ 50,000/s", ptr(i.Bulk.PerSec >= 50000), "baseline: raw WriteBatch records/s")
 		t.Add("PUT, 8 concurrent", i.Put8.PerSec, b8, "req/s", "", nil, "baseline: 8 synced txns")
@@ -91,9 +91,8 @@ func BuildTable(r *Results) *Table {
 // that baseline did not run.
 type clientBaseline struct{ rate, pct, dev50, dev99, lag50, lag99, cpu float64 }
 
-// baselineFigures reads a baseline run. Its CPU per probe is an estimate:
-// the harness CPU in the baseline window is client and farm together, so the
-// farm's share per request, measured during spo2's window, is removed.
+// baselineFigures reads a baseline run. Its CPU per probe is the CPU time of
+// the client's own process (a child of the harness) per probe started.
 func baselineFigures(p *ProbeRun, base *BaselineRun) clientBaseline {
 	nan := math.NaN()
 	f := clientBaseline{nan, nan, nan, nan, nan, nan, nan}
@@ -103,11 +102,8 @@ func baselineFigures(p *ProbeRun, base *BaselineRun) clientBaseline {
 	f.rate, f.pct = base.Farm.RatePerSec, base.Farm.AchievedPct
 	f.dev50, f.dev99 = base.Farm.Deviation.P50ms, base.Farm.Deviation.P99ms
 	f.lag50, f.lag99 = base.Schedule.Lag.P50ms, base.Schedule.Lag.P99ms
-	if p.Farm.Requests > 0 && base.Schedule.Started > 0 {
-		farmPerReq := p.HarnessCores * p.Farm.Seconds / float64(p.Farm.Requests)
-		client := base.HarnessCores*base.Farm.Seconds - farmPerReq*float64(base.Farm.Requests)
-		f.cpu = client * 1e6 / float64(base.Schedule.Started)
-		base.ClientCPUPerProbe = f.cpu
+	if base.Schedule.Started > 0 {
+		f.cpu = base.ClientCPUPerProbe
 	}
 	return f
 }

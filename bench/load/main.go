@@ -50,6 +50,8 @@ type Config struct {
 	Env             []string      `json:"spo2_env"`
 	Out             string        `json:"-"`
 	Profile         bool          `json:"profile"`
+
+	bareClient, bareURLs, bareProfile string // the bare baseline's child process
 }
 
 func parseFlags() Config {
@@ -83,7 +85,10 @@ func parseFlags() Config {
 	flag.StringVar(&c.Bin, "spo2-bin", "", "use this spo2 binary instead of building the repository")
 	flag.Var(&env, "env", "extra KEY=VALUE for spo2 (repeatable), e.g. -env GOGC=200")
 	flag.StringVar(&c.Out, "out", "bench/out/results.json", "JSON results file")
-	flag.BoolVar(&c.Profile, "profile", false, "fetch a CPU and a heap profile of spo2 during the probe window (needs /debug/pprof/)")
+	flag.BoolVar(&c.Profile, "profile", false, "fetch a CPU and a heap profile of spo2 during the probe window (needs /debug/pprof/), and CPU-profile each bare baseline's window")
+	flag.StringVar(&c.bareClient, "bare-client", "", "internal: run as the bare baseline's child process with this client")
+	flag.StringVar(&c.bareURLs, "bare-urls", "", "internal: the bare child's URLs, one a line")
+	flag.StringVar(&c.bareProfile, "bare-cpuprofile", "", "internal: the bare child's CPU profile of its window")
 	flag.Parse()
 	c.Env = env
 	if c.Quick {
@@ -108,6 +113,9 @@ func parseFlags() Config {
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	cfg := parseFlags()
+	if cfg.bareClient != "" {
+		os.Exit(runBareChild(cfg, cfg.bareClient, cfg.bareURLs, cfg.bareProfile))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, cfg)

@@ -44,14 +44,17 @@ type FarmInfo struct {
 type BaselineRun struct {
 	Schedule          ScheduleResult `json:"schedule"`
 	Farm              farm.Window    `json:"farm"`
-	HarnessCores      float64        `json:"harness_cores"` // client and farm together
-	ClientCPUPerProbe float64        `json:"client_cpu_us_per_probe_estimate"`
+	HarnessCores      float64        `json:"harness_cores"` // the farm (the client runs in a child process)
+	ClientCores       float64        `json:"client_cores"`  // the client's process
+	ClientCPUPerProbe float64        `json:"client_cpu_us_per_probe"`
 }
 
 // IdleRun registers N URLs into a spo2 whose interval is 24h, so nothing
 // probes: registration throughput, memory per idle URL, snapshot.
 type IdleRun struct {
 	EmptyRSS      int64          `json:"empty_rss_bytes"`
+	EmptyRSSFile  int64          `json:"empty_rss_file_bytes"` // of EmptyRSS, mapped files
+	RSSFile       int64          `json:"rss_file_bytes"`       // of RSS, mapped files (Badger's tables)
 	EmptyHeap     float64        `json:"empty_heap_inuse_bytes"`
 	RSS           int64          `json:"rss_bytes"`
 	Heap          float64        `json:"heap_inuse_bytes"`

@@ -188,13 +188,17 @@ func (b *Bench) env(interval, timeout time.Duration, extra ...string) []string {
 func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, error) {
 	cfg := b.cfg
 	slog.Info("phase: bare timer-heap baseline", "client", kind, "urls", cfg.URLs, "interval", cfg.Interval, "workers", cfg.BaselineWorkers)
-	s := StartSchedule(ScheduleConfig{Client: kind, URLs: b.farm.URLs(), Interval: cfg.Interval, Timeout: cfg.Timeout, Workers: cfg.BaselineWorkers, MaxIdle: 2 * cfg.Listeners})
-	defer s.Stop()
+	c, err := b.startBareChild(kind)
+	if err != nil {
+		return nil, err
+	}
+	defer c.stop()
 	if err := clock.Sleep(ctx, cfg.Interval+time.Second); err != nil {
 		return nil, err
 	}
-	s.ResetLag()
-	st0, an0 := s.Mark()
+	if _, err := c.ask("mark"); err != nil {
+		return nil, err
+	}
 	h0, _ := proc.Read(os.Getpid())
 	mark := b.farm.BeginWindow(cfg.Interval)
 	if err := clock.Sleep(ctx, cfg.Window); err != nil {
@@ -202,8 +206,17 @@ func (b *Bench) runBaseline(ctx context.Context, kind string) (*BaselineRun, err
 	}
 	fw := b.farm.EndWindow(mark, b.farm.Visible(), cfg.Interval)
 	h1, _ := proc.Read(os.Getpid())
-	r := &BaselineRun{Schedule: s.Result(st0, an0, fw.Seconds), Farm: fw, HarnessCores: proc.CPUCores(h0, h1)}
-	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms, "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
+	rep, err := c.ask("end")
+	if err != nil {
+		return nil, err
+	}
+	rep.Schedule.RatePerSec = float64(rep.Schedule.Started) / fw.Seconds
+	r := &BaselineRun{Schedule: rep.Schedule, Farm: fw, HarnessCores: proc.CPUCores(h0, h1), ClientCores: rep.CPUSeconds / fw.Seconds}
+	if rep.Schedule.Started > 0 {
+		r.ClientCPUPerProbe = rep.CPUSeconds * 1e6 / float64(rep.Schedule.Started)
+	}
+	slog.Info("baseline", "client", kind, "rate", int(r.Schedule.RatePerSec), "farm_pct", fmt.Sprintf("%.1f", fw.AchievedPct), "lag_p99_ms", r.Schedule.Lag.P99ms,
+		"client_cores", fmt.Sprintf("%.2f", r.ClientCores), "harness_cores", fmt.Sprintf("%.2f", r.HarnessCores))
 	return r, nil
 }
 
@@ -230,7 +243,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
-		r.EmptyRSS = p.RSS
+		r.EmptyRSS, r.EmptyRSSFile = p.RSS, p.RSSFile
 	}
 	if m, err := s.Metrics(); err == nil {
 		r.EmptyHeap = m.HeapInuse
@@ -261,7 +274,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		return err
 	}
 	if p, err := proc.Read(s.Pid()); err == nil {
-		r.RSS = p.RSS
+		r.RSS, r.RSSFile = p.RSS, p.RSSFile
 		r.RSSPerURL = float64(p.RSS-r.EmptyRSS) / float64(r.Registered)
 	}
 	if m, err := s.Metrics(); err == nil {
@@ -269,7 +282,7 @@ func (b *Bench) runIdle(ctx context.Context) error {
 		r.HeapPerURL = (m.HeapInuse - r.EmptyHeap) / float64(r.Registered)
 		r.Goroutines = m.Goroutines
 	}
-	slog.Info("idle memory", "rss_per_url", int(r.RSSPerURL), "heap_per_url", int(r.HeapPerURL), "goroutines", r.Goroutines)
+	slog.Info("idle memory", "rss_per_url", int(r.RSSPerURL), "rss_file_per_url", int(float64(r.RSSFile-r.EmptyRSSFile)/float64(r.Registered)), "heap_per_url", int(r.HeapPerURL), "goroutines", r.Goroutines)
 	if cfg.Profile {
 		if err := s.Fetch("/debug/pprof/heap", filepath.Join(b.outDir, "heap-idle.pb.gz")); err != nil {
 			b.fail("idle: heap profile", err)
@@ -373,6 +386,9 @@ func (b *Bench) runProbe(ctx context.Context) error {
 			}
 			if err := s.Fetch("/debug/pprof/goroutine?debug=1", filepath.Join(b.outDir, "goroutines-probe.txt")); err != nil {
 				b.fail("probe: goroutine dump", err)
+			}
+			if err := s.Fetch("/debug/pprof/heap", filepath.Join(b.outDir, "heap-probe.pb.gz")); err != nil {
+				b.fail("probe: heap profile", err)
 			}
 		}()
 	}

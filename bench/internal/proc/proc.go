@@ -20,6 +20,7 @@ type Sample struct {
 	At      time.Time
 	CPU     time.Duration // user + system
 	RSS     int64         // bytes
+	RSSFile int64         // bytes of RSS that are mapped files (RssFile): pages the kernel may drop
 	FDs     int
 	Sockets int
 }
@@ -53,6 +54,10 @@ func Read(pid int) (Sample, error) {
 		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
 			s.RSS = kb << 10
+		}
+		if rest, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+			s.RSSFile = kb << 10
 		}
 	}
 	status.Close()
