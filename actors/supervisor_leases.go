@@ -103,12 +103,13 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 // applyExpired finishes a durable expiry: each URL leaves the read model,
 // its checker stops and a removed event with reason "expired" is sent.
 func (s *Supervisor) applyExpired(ctx actor.Context, c committed) {
+	// Counted first, so that whoever sees the event sees it counted.
+	s.cfg.Metrics.LeasesExpired.Add(float64(len(c.items)))
 	for _, it := range c.items {
 		gone := s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonExpired, Data: it.prev.Data, Labels: labelsOf(gone)})
 	}
-	s.cfg.Metrics.LeasesExpired.Add(float64(len(c.items)))
 	s.cfg.Log.Info("leases expired; urls removed", "count", len(c.items), "first", target.Mask(c.items[0].url))
 }
 
