@@ -82,7 +82,7 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 	var items []pendingItem
 	var ops []persistence.Op
 	for _, u := range s.leases.PopDue(now, nil) {
-		reg := s.latest[u]
+		reg := s.latest(u)
 		switch {
 		case reg == nil || !reg.Leased(): // removed, or its lease cleared, since
 			continue
@@ -90,7 +90,7 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 			s.leases.Set(u, reg.ExpiresAt)
 			continue
 		}
-		delete(s.latest, u)
+		s.setLatest(u, nil)
 		items = append(items, pendingItem{prev: reg, url: u})
 		ops = append(ops, persistence.Op{URL: u})
 	}
@@ -119,7 +119,7 @@ func (s *Supervisor) applyExpired(ctx actor.Context, c committed) {
 func (s *Supervisor) expiryFailed(c committed) {
 	retry := time.Now().Add(expiryRetry)
 	for _, it := range c.items {
-		if s.latest[it.url] == it.prev {
+		if s.latest(it.url) == it.prev {
 			s.leases.Set(it.url, retry)
 		}
 	}
