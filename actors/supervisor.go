@@ -214,8 +214,8 @@ func (s *Supervisor) start(ctx actor.Context) {
 		entry := s.cfg.Model.Put(&reg, st)
 		entry.SetHistory(l.History)
 		if reg.Leased() {
-			s.leases.Set(reg.URL, reg.ExpiresAt)
-			if !reg.ExpiresAt.After(now) {
+			s.leases.Set(reg.URL, reg.Lease.ExpiresAt)
+			if !reg.Lease.ExpiresAt.After(now) {
 				pastDue++
 				continue // expires at once: no checker to start and stop
 			}
@@ -263,7 +263,7 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 			continue
 		}
 		same := prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) &&
-			prev.Labels.Equal(reg.Labels) && prev.Paused == reg.Paused && prev.TTL == reg.TTL
+			prev.Labels.Equal(reg.Labels) && prev.Paused == reg.Paused && prev.TTL() == reg.TTL()
 		renewal := same && reg.Leased()
 		if renewal {
 			reg.UpdatedAt = prev.UpdatedAt // a renewal alone is written, not an update

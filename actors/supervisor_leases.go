@@ -25,17 +25,18 @@ type leaseTick struct{}
 // (nil for a new URL): a leased registration is renewed, expiring ttl after
 // now.
 func leaseAndPause(reg, prev *health.Registration, it RegisterItem, now time.Time) {
+	var ttl time.Duration
 	if prev != nil {
-		reg.TTL, reg.Paused = prev.TTL, prev.Paused
+		ttl, reg.Paused = prev.TTL(), prev.Paused
 	}
 	if it.TTL != nil {
-		reg.TTL = *it.TTL
+		ttl = *it.TTL
 	}
 	if it.Pause != nil {
 		reg.Paused = *it.Pause
 	}
-	if reg.Leased() {
-		reg.ExpiresAt = health.Renew(now, reg.TTL)
+	if ttl > 0 {
+		reg.Lease = &health.Lease{TTL: ttl, ExpiresAt: health.Renew(now, ttl)}
 	}
 }
 
@@ -43,7 +44,7 @@ func leaseAndPause(reg, prev *health.Registration, it RegisterItem, now time.Tim
 // registration has none.
 func (s *Supervisor) setLease(reg *health.Registration) {
 	if reg.Leased() {
-		s.leases.Set(reg.URL, reg.ExpiresAt)
+		s.leases.Set(reg.URL, reg.Lease.ExpiresAt)
 	} else {
 		s.leases.Clear(reg.URL)
 	}
@@ -86,8 +87,8 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 		switch {
 		case reg == nil || !reg.Leased(): // removed, or its lease cleared, since
 			continue
-		case reg.ExpiresAt.After(now): // renewed since
-			s.leases.Set(u, reg.ExpiresAt)
+		case reg.Lease.ExpiresAt.After(now): // renewed since
+			s.leases.Set(u, reg.Lease.ExpiresAt)
 			continue
 		}
 		s.setLatest(u, nil)
