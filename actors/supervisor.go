@@ -56,11 +56,12 @@ type SupervisorConfig struct {
 // resumes from its read-model entry; nothing else is affected.
 type Supervisor struct {
 	cfg SupervisorConfig
-	// latest holds every registration including changes not yet committed;
-	// the read model holds only committed ones.
-	latest   map[string]*health.Registration
-	checkers map[string]*actor.PID
-	entries  map[string]*readmodel.Entry // checker PID id → its URL's entry
+	// urls holds, per URL, its latest registration (changes not yet
+	// committed included; the read model holds only committed ones) and its
+	// checker. One map for both keeps an idle URL small; a URL is in it while
+	// it has either (see supervisor_urls.go).
+	urls     map[string]urlSlot
+	nregs    int // URLs in urls with a registration
 	self     actor.Context
 	props    *actor.Props // shared by every checker
 	previous *Supervisor  // the incarnation before a restart, if any
@@ -178,18 +179,16 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	case committed:
 		s.applyCommitted(ctx, msg)
 	case checkerStatus:
-		if pid, ok := s.checkers[msg.event.URL]; ok && pid.Equal(msg.checker) && !s.pausedSince(msg) {
-			if entry := s.entries[pid.Id]; entry != nil {
-				// The labels of the URL's last registered event, which the
-				// broadcaster has before this one.
-				msg.event.Labels = entry.Registration().Labels
-			}
+		if pid := s.urls[msg.event.URL].checker; pid != nil && pid.Equal(msg.checker) && !s.pausedSince(msg) {
+			// The labels of the URL's last registered event, which the
+			// broadcaster has before this one.
+			msg.event.Labels = msg.entry.Registration().Labels
 			ctx.Send(s.cfg.Broadcaster, msg.event)
 		}
 	case leaseTick:
 		s.expireDue(ctx)
 	case Ready:
-		ctx.Respond(len(s.latest))
+		ctx.Respond(s.nregs)
 	case silence.Change:
 		s.onSilences(ctx, msg)
 	case *actor.Stopping:
@@ -198,9 +197,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 }
 
 func (s *Supervisor) start(ctx actor.Context) {
-	s.latest = make(map[string]*health.Registration, len(s.cfg.Loaded))
-	s.checkers = make(map[string]*actor.PID, len(s.cfg.Loaded))
-	s.entries = make(map[string]*readmodel.Entry, len(s.cfg.Loaded))
+	s.urls = make(map[string]urlSlot, len(s.cfg.Loaded))
 	s.self = ctx
 	s.props = newURLCheckerProps(s.cfg.Checkers)
 	if prev := s.previous; prev != nil {
@@ -213,12 +210,12 @@ func (s *Supervisor) start(ctx actor.Context) {
 		l := &s.cfg.Loaded[i]
 		reg := l.Reg
 		st := loadedStatus(&reg, l.Status, now)
-		s.latest[reg.URL] = &reg
+		s.setLatest(reg.URL, &reg)
 		entry := s.cfg.Model.Put(&reg, st)
 		entry.SetHistory(l.History)
 		if reg.Leased() {
-			s.leases.Set(reg.URL, reg.ExpiresAt)
-			if !reg.ExpiresAt.After(now) {
+			s.leases.Set(reg.URL, reg.Lease.ExpiresAt)
+			if !reg.Lease.ExpiresAt.After(now) {
 				pastDue++
 				continue // expires at once: no checker to start and stop
 			}
@@ -226,7 +223,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
-	s.cfg.Log.Info("supervisor started", "urls", len(s.latest), "leases", s.leases.Len())
+	s.cfg.Log.Info("supervisor started", "urls", s.nregs, "leases", s.leases.Len())
 	if pastDue > 0 {
 		s.cfg.Log.Info("leases expired while SpO₂ was down; removing them now", "count", pastDue)
 	}
@@ -239,7 +236,7 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 	items := make([]pendingItem, 0, len(msg.Items))
 	ops := make([]persistence.Op, 0, len(msg.Items))
 	for i, it := range msg.Items {
-		prev := s.latest[it.URL]
+		prev := s.latest(it.URL)
 		reg := &health.Registration{URL: it.URL, Data: it.Data, CreatedAt: now, UpdatedAt: now}
 		var prevProbe *health.Settings
 		if prev != nil {
@@ -266,7 +263,7 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 			continue
 		}
 		same := prev != nil && bytes.Equal(prev.Data, reg.Data) && prev.Probe.Equal(reg.Probe) &&
-			prev.Labels.Equal(reg.Labels) && prev.Paused == reg.Paused && prev.TTL == reg.TTL
+			prev.Labels.Equal(reg.Labels) && prev.Paused == reg.Paused && prev.TTL() == reg.TTL()
 		renewal := same && reg.Leased()
 		if renewal {
 			reg.UpdatedAt = prev.UpdatedAt // a renewal alone is written, not an update
@@ -279,7 +276,7 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 				continue
 			}
 		}
-		s.latest[it.URL] = reg
+		s.setLatest(it.URL, reg)
 		s.setLease(reg)
 		items = append(items, pendingItem{reg: reg, prev: prev, url: it.URL, created: prev == nil, renewal: renewal, resIdx: i})
 		ops = append(ops, persistence.Op{URL: it.URL, Reg: reg})
@@ -289,12 +286,12 @@ func (s *Supervisor) register(ctx actor.Context, msg Register) {
 }
 
 func (s *Supervisor) remove(ctx actor.Context, msg Remove) {
-	prev := s.latest[msg.URL]
+	prev := s.latest(msg.URL)
 	if prev == nil {
 		ctx.Respond(RemoveReply{Found: false})
 		return
 	}
-	delete(s.latest, msg.URL)
+	s.setLatest(msg.URL, nil)
 	s.leases.Clear(msg.URL)
 	s.submit(ctx, committed{kind: "remove", items: []pendingItem{{prev: prev, url: msg.URL}}, replyTo: ctx.Sender()},
 		[]persistence.Op{{URL: msg.URL}})
@@ -319,12 +316,12 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 		// Nothing of this write is durable: forget it, unless a later change
 		// to the same URL has replaced it since.
 		for _, it := range c.items {
-			if cur := s.latest[it.url]; cur == it.reg && !it.unchanged {
+			if cur := s.latest(it.url); cur == it.reg && !it.unchanged {
 				if it.prev == nil {
-					delete(s.latest, it.url)
+					s.setLatest(it.url, nil)
 					s.leases.Clear(it.url)
 				} else {
-					s.latest[it.url] = it.prev
+					s.setLatest(it.url, it.prev)
 					s.setLease(it.prev)
 				}
 			}
@@ -374,7 +371,8 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 			before = labelsOf(s.cfg.Model.Get(it.url))
 		}
 		entry := s.cfg.Model.Put(it.reg, initialStatus(it.reg, now))
-		pid, ok := s.checkers[it.url]
+		pid := s.urls[it.url].checker
+		ok := pid != nil
 		if !ok {
 			unchecked = append(unchecked, entry)
 		}
@@ -405,7 +403,7 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	// next request is parsed while the checkers are spawned.
 	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
 	for _, entry := range unchecked {
-		if _, ok := s.checkers[entry.Registration().URL]; !ok {
+		if s.urls[entry.Registration().URL].checker == nil {
 			s.spawnChecker(ctx, entry, 0) // it reads the entry's latest settings
 		}
 	}
@@ -440,34 +438,45 @@ type Ready struct{}
 // read model are still good.
 func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	s.previous = nil
-	s.latest = prev.latest
 	prev.stopLeaseTimer()
-	for _, reg := range s.latest {
-		s.setLease(reg)
-	}
-	s.armLeases()
 	s.cfg.Metrics.URLCheckers.Set(0) // protoactor stopped the predecessor's checkers
-	if p := s.cfg.KeepAlive; p != nil {
-		for u := range prev.checkers {
-			p.Unwatch(u)
+	for u, slot := range prev.urls {
+		if slot.checker != nil {
+			if p := s.cfg.KeepAlive; p != nil {
+				p.Unwatch(u)
+			}
+		}
+		if slot.reg != nil {
+			s.setLatest(u, slot.reg)
+			s.setLease(slot.reg)
 		}
 	}
+	prev.urls = nil
+	s.armLeases()
+	spawned := 0
 	for _, ref := range s.cfg.Model.Snapshot() {
 		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
 			s.spawnChecker(ctx, e, 0)
+			spawned++
 		}
 	}
-	s.cfg.Log.Error("supervisor restarted after a panic; checkers respawned", "urls", len(s.checkers))
+	s.cfg.Log.Error("supervisor restarted after a panic; checkers respawned", "urls", spawned)
 }
 
 // spawnChecker starts the checker of entry's URL. All checkers share one
 // Props; each learns its URL from an attach message, its first.
 func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, firstWithin time.Duration) {
 	pid := ctx.Spawn(s.props)
-	ctx.Send(pid, attach{entry: entry, firstWithin: firstWithin})
+	// Straight to its process: ctx.Send would keep the resolved process in
+	// pid, 16 bytes more for every idle URL (the checker's own results do
+	// not go through pid either).
+	if proc, ok := ctx.ActorSystem().ProcessRegistry.Get(pid); ok {
+		proc.SendUserMessage(pid, attach{entry: entry, firstWithin: firstWithin})
+	}
 	u := entry.Registration().URL
-	s.checkers[u] = pid
-	s.entries[pid.Id] = entry
+	slot := s.urls[u]
+	slot.checker = pid
+	s.urls[u] = slot
 	s.cfg.Metrics.URLCheckers.Inc()
 	if p := s.cfg.KeepAlive; p != nil {
 		p.Watch(u) // the prober counts hosts for its keep-alive policy
@@ -476,13 +485,13 @@ func (s *Supervisor) spawnChecker(ctx actor.Context, entry *readmodel.Entry, fir
 
 // stopChecker stops the checker of url, if any.
 func (s *Supervisor) stopChecker(ctx actor.Context, url string) {
-	pid, ok := s.checkers[url]
-	if !ok {
+	slot := s.urls[url]
+	if slot.checker == nil {
 		return
 	}
-	ctx.Stop(pid)
-	delete(s.checkers, url)
-	delete(s.entries, pid.Id)
+	ctx.Stop(slot.checker)
+	slot.checker = nil
+	s.putSlot(url, slot)
 	s.cfg.Metrics.URLCheckers.Dec()
 	if p := s.cfg.KeepAlive; p != nil {
 		p.Unwatch(url)
@@ -504,8 +513,8 @@ func firstProbeWithin(interval time.Duration, started time.Time) time.Duration {
 // fails: a registration is never dropped because its checker crashed. The
 // restarted checker is attached to its URL again and resumes from its
 // read-model entry.
-func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	entry := s.entries[child.Id]
+func (s *Supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, message any) {
+	entry := s.entryOf(child, message)
 	url := ""
 	if entry != nil {
 		url = target.Mask(entry.Registration().URL)

@@ -25,17 +25,18 @@ type leaseTick struct{}
 // (nil for a new URL): a leased registration is renewed, expiring ttl after
 // now.
 func leaseAndPause(reg, prev *health.Registration, it RegisterItem, now time.Time) {
+	var ttl time.Duration
 	if prev != nil {
-		reg.TTL, reg.Paused = prev.TTL, prev.Paused
+		ttl, reg.Paused = prev.TTL(), prev.Paused
 	}
 	if it.TTL != nil {
-		reg.TTL = *it.TTL
+		ttl = *it.TTL
 	}
 	if it.Pause != nil {
 		reg.Paused = *it.Pause
 	}
-	if reg.Leased() {
-		reg.ExpiresAt = health.Renew(now, reg.TTL)
+	if ttl > 0 {
+		reg.Lease = &health.Lease{TTL: ttl, ExpiresAt: health.Renew(now, ttl)}
 	}
 }
 
@@ -43,7 +44,7 @@ func leaseAndPause(reg, prev *health.Registration, it RegisterItem, now time.Tim
 // registration has none.
 func (s *Supervisor) setLease(reg *health.Registration) {
 	if reg.Leased() {
-		s.leases.Set(reg.URL, reg.ExpiresAt)
+		s.leases.Set(reg.URL, reg.Lease.ExpiresAt)
 	} else {
 		s.leases.Clear(reg.URL)
 	}
@@ -82,15 +83,15 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 	var items []pendingItem
 	var ops []persistence.Op
 	for _, u := range s.leases.PopDue(now, nil) {
-		reg := s.latest[u]
+		reg := s.latest(u)
 		switch {
 		case reg == nil || !reg.Leased(): // removed, or its lease cleared, since
 			continue
-		case reg.ExpiresAt.After(now): // renewed since
-			s.leases.Set(u, reg.ExpiresAt)
+		case reg.Lease.ExpiresAt.After(now): // renewed since
+			s.leases.Set(u, reg.Lease.ExpiresAt)
 			continue
 		}
-		delete(s.latest, u)
+		s.setLatest(u, nil)
 		items = append(items, pendingItem{prev: reg, url: u})
 		ops = append(ops, persistence.Op{URL: u})
 	}
@@ -103,12 +104,13 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 // applyExpired finishes a durable expiry: each URL leaves the read model,
 // its checker stops and a removed event with reason "expired" is sent.
 func (s *Supervisor) applyExpired(ctx actor.Context, c committed) {
+	// Counted first, so that whoever sees the event sees it counted.
+	s.cfg.Metrics.LeasesExpired.Add(float64(len(c.items)))
 	for _, it := range c.items {
 		gone := s.cfg.Model.Remove(it.url)
 		s.stopChecker(ctx, it.url)
 		ctx.Send(s.cfg.Broadcaster, Removed{URL: it.url, Reason: RemovalReasonExpired, Data: it.prev.Data, Labels: labelsOf(gone)})
 	}
-	s.cfg.Metrics.LeasesExpired.Add(float64(len(c.items)))
 	s.cfg.Log.Info("leases expired; urls removed", "count", len(c.items), "first", target.Mask(c.items[0].url))
 }
 
@@ -118,7 +120,7 @@ func (s *Supervisor) applyExpired(ctx actor.Context, c committed) {
 func (s *Supervisor) expiryFailed(c committed) {
 	retry := time.Now().Add(expiryRetry)
 	for _, it := range c.items {
-		if s.latest[it.url] == it.prev {
+		if s.latest(it.url) == it.prev {
 			s.leases.Set(it.url, retry)
 		}
 	}

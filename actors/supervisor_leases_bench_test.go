@@ -35,7 +35,7 @@ func benchLeaseExpiry(b *testing.B, n int, window time.Duration) {
 			u := fmt.Sprintf("http://127.0.0.1:1/lease/%d", i)
 			at := start.Add(time.Duration(i) * window / time.Duration(n))
 			loaded[i] = persistence.Loaded{Reg: health.Registration{URL: u, Data: []byte("null"), Probe: slow,
-				CreatedAt: start, UpdatedAt: start, TTL: time.Hour, ExpiresAt: at}}
+				CreatedAt: start, UpdatedAt: start, Lease: &health.Lease{TTL: time.Hour, ExpiresAt: at}}}
 			due[u] = at
 		}
 		e := startEngine(b, loaded, "")

@@ -78,7 +78,7 @@ func TestLeaseRenewalIsWrittenNotAnnounced(t *testing.T) {
 			again.UpdatedAt, first.UpdatedAt)
 	}
 	all, err := e.store.LoadAll()
-	if err != nil || len(all) != 1 || !all[0].Reg.ExpiresAt.Equal(*again.ExpiresAt) {
+	if err != nil || len(all) != 1 || !all[0].Reg.ExpiresAt().Equal(*again.ExpiresAt) {
 		t.Fatalf("store holds %+v (%v), want the renewed deadline %v", all, err, again.ExpiresAt)
 	}
 	longer := e.register(t, RegisterItem{URL: u, TTL: ttl(2 * time.Hour)}).Results[0].Record
@@ -97,7 +97,7 @@ func TestLeasePastDueAtStartExpires(t *testing.T) {
 	now := time.Now().UTC()
 	reg := func(url string, due time.Time) persistence.Loaded {
 		return persistence.Loaded{Reg: health.Registration{URL: url, Data: []byte("null"), Probe: fastSettings,
-			CreatedAt: now, UpdatedAt: now, TTL: time.Hour, ExpiresAt: due}}
+			CreatedAt: now, UpdatedAt: now, Lease: &health.Lease{TTL: time.Hour, ExpiresAt: due}}}
 	}
 	loaded := []persistence.Loaded{reg("http://127.0.0.1:1/a", now.Add(-time.Minute)),
 		reg("http://127.0.0.1:1/b", now.Add(-time.Second)), reg("http://127.0.0.1:1/c", now.Add(time.Hour))}

@@ -96,6 +96,5 @@ func (s *Supervisor) announcePause(ctx actor.Context, entry *readmodel.Entry, fr
 // pausedSince reports whether the URL of a checker's state change has been
 // paused since the change: the change is stale, and not published.
 func (s *Supervisor) pausedSince(msg checkerStatus) bool {
-	e := s.entries[msg.checker.Id]
-	return e != nil && e.Status().State == health.Paused
+	return msg.entry.Status().State == health.Paused
 }

@@ -27,9 +27,9 @@ type RemoveMatchingReply struct {
 func (s *Supervisor) removeMatching(ctx actor.Context, msg RemoveMatching) {
 	var items []pendingItem
 	var ops []persistence.Op
-	for u, reg := range s.latest {
-		if msg.Selector.Matches(reg.Labels) {
-			items = append(items, pendingItem{prev: reg, url: u})
+	for u, slot := range s.urls {
+		if slot.reg != nil && msg.Selector.Matches(slot.reg.Labels) {
+			items = append(items, pendingItem{prev: slot.reg, url: u})
 		}
 	}
 	slices.SortFunc(items, func(a, b pendingItem) int {
@@ -42,7 +42,7 @@ func (s *Supervisor) removeMatching(ctx actor.Context, msg RemoveMatching) {
 		return 0
 	})
 	for _, it := range items {
-		delete(s.latest, it.url)
+		s.setLatest(it.url, nil)
 		s.leases.Clear(it.url)
 		ops = append(ops, persistence.Op{URL: it.url})
 	}

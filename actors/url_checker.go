@@ -60,17 +60,11 @@ type CheckerDeps struct {
 	Log          *slog.Logger
 }
 
-// generations numbers the probe runs of every checker in the process. A
-// number is never handed out twice, so a probe started by an earlier run —
-// before a settings change, or by an incarnation that crashed — can never be
-// mistaken for one of the current run.
-var generations atomic.Uint64
-
 // URLChecker is the actor of one registered URL. It owns the URL's timer, its
 // probe settings and its state machine. Each tick of its timer starts a probe
 // on a probe-pool worker (never inside Receive); the result comes back as a
-// message and is dropped when it belongs to an older generation (settings
-// changed, actor restarted or stopping). A tick that comes while the
+// message and is dropped unless it belongs to the checker's current run (a
+// run ends when the settings change, the actor restarts or stops). A tick that comes while the
 // previous probe still runs is skipped. The current status is written to the URL's read-model entry after
 // every probe; each state change is also added to the entry's history, saved
 // and sent to the parent (the supervisor) as a StatusChanged event.
@@ -83,14 +77,17 @@ var generations atomic.Uint64
 // checker (after a panic) is attached again and reads its settings and status
 // back from its read-model entry, so it carries on where it was.
 //
-// A checker is small (about 40 bytes, and its run with its timer 176):
+// A checker is small (32 bytes, and its run with its timer 160):
 // its URL, settings and status live in its read-model entry, which the
 // supervisor updates before it forwards new settings.
 type URLChecker struct {
-	deps    *CheckerDeps
-	entry   *readmodel.Entry
-	run     *probeRun // the current run, nil when disarmed
-	gen     uint64    // the current run's number, from generations
+	deps  *CheckerDeps
+	entry *readmodel.Entry
+	// run is the current run, nil when disarmed. A result is the run that
+	// probed, so a result of any other run — before a settings change, or
+	// of an incarnation that crashed — is told apart by its pointer: a run
+	// is not collected, so not reused, while a result of it is on its way.
+	run     *probeRun
 	tracker health.Tracker
 }
 
@@ -113,6 +110,7 @@ type resume struct{}
 // checkerStatus carries a state change from a checker to its supervisor.
 type checkerStatus struct {
 	checker *actor.PID
+	entry   *readmodel.Entry // the checker's
 	event   StatusChanged
 }
 
@@ -150,7 +148,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 	case *probeRun: // a probe's result
 		outcome := msg.outcome
 		msg.probing.Store(false)
-		if msg.gen != c.gen {
+		if msg != c.run {
 			c.deps.Metrics.ProbeResultsDropped.Inc() // settings changed or the checker restarted since
 			return
 		}
@@ -169,7 +167,7 @@ func (c *URLChecker) Receive(ctx actor.Context) {
 	}
 }
 
-// arm starts a new generation with a timer whose first tick falls at a random
+// arm starts a new run with a timer whose first tick falls at a random
 // point within firstWithin (the interval when 0), so that many checkers
 // started together spread out.
 func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
@@ -180,11 +178,10 @@ func (c *URLChecker) arm(ctx actor.Context, firstWithin time.Duration) {
 	c.armAt(ctx, time.Now().Add(rand.N(firstWithin)))
 }
 
-// armAt starts a new generation with a timer whose first tick is at first.
+// armAt starts a new run with a timer whose first tick is at first.
 func (c *URLChecker) armAt(ctx actor.Context, first time.Time) {
-	c.gen = generations.Add(1)
 	to, _ := ctx.ActorSystem().ProcessRegistry.Get(ctx.Self())
-	r := &probeRun{gen: c.gen, self: ctx.Self(), to: to, entry: c.entry, deps: c.deps}
+	r := &probeRun{c: c, self: ctx.Self(), to: to}
 	c.run = r
 	c.deps.Scheduler.Start(&r.timer, first, c.entry.Registration().Probe.Interval, r)
 }
@@ -192,14 +189,13 @@ func (c *URLChecker) armAt(ctx actor.Context, first time.Time) {
 // disarm stops the timer and abandons any probe in flight: its result will
 // carry an old generation and be dropped.
 func (c *URLChecker) disarm() {
-	c.gen = generations.Add(1)
 	if c.run != nil {
 		c.run.timer.Stop()
 		c.run = nil
 	}
 }
 
-// probeRun is one generation of a checker's timer. Its ticks start probes on
+// probeRun is one run of a checker's timer, from arming to disarming. Its ticks start probes on
 // the pool directly — the checker's mailbox sees only results — and a tick
 // that comes while the previous probe of this generation runs is skipped.
 //
@@ -209,15 +205,15 @@ func (c *URLChecker) disarm() {
 // checker that has stopped since is dropped by it). The run stays
 // "probing" until the checker has read the outcome, so the next probe
 // cannot overwrite it. The run holds its timer and is both the timer's
-// Firer and the pool's Runner: arming a run is one allocation.
+// Firer and the pool's Runner: arming a run is one allocation. It reads its
+// checker's entry and dependencies, which are set before it is armed and
+// never change (a restarted checker is a new one).
 type probeRun struct {
 	timer   schedule.Timer
-	gen     uint64
 	probing atomic.Bool
+	c       *URLChecker // the incarnation that armed it
 	self    *actor.PID
-	to      actor.Process // the checker's process
-	entry   *readmodel.Entry
-	deps    *CheckerDeps
+	to      actor.Process  // the checker's process
 	outcome health.Outcome // the latest probe's; read by the checker
 }
 
@@ -225,10 +221,10 @@ type probeRun struct {
 // not block, and it does not allocate.
 func (r *probeRun) Fire(scheduled time.Time) {
 	if !r.probing.CompareAndSwap(false, true) {
-		r.deps.Metrics.ProbesSkipped.Inc()
+		r.c.deps.Metrics.ProbesSkipped.Inc()
 		return
 	}
-	if !r.deps.Pool.Submit(probe.Job{Runner: r, At: scheduled}) {
+	if !r.c.deps.Pool.Submit(probe.Job{Runner: r, At: scheduled}) {
 		r.probing.Store(false)
 	}
 }
@@ -239,18 +235,18 @@ func (r *probeRun) Fire(scheduled time.Time) {
 // releases the flag once it has read the outcome (results reach it in probe
 // order); otherwise the probe releases it here.
 func (r *probeRun) Run(ctx context.Context, scheduled time.Time) {
-	reg := r.entry.Registration()
+	reg := r.c.entry.Registration()
 	if reg.Paused { // paused since the tick: its checker is about to disarm
 		r.probing.Store(false)
 		return
 	}
 	lag := time.Since(scheduled) // one clock read for the skip and the lag metric
 	if lag > reg.Probe.Interval {
-		r.deps.Metrics.ProbesSkipped.Inc()
+		r.c.deps.Metrics.ProbesSkipped.Inc()
 		r.probing.Store(false)
 		return
 	}
-	outcome, ok := runProbe(ctx, r.deps, reg.URL, reg.Probe, lag)
+	outcome, ok := runProbe(ctx, r.c.deps, reg.URL, reg.Probe, lag)
 	if !ok {
 		r.probing.Store(false)
 		return
@@ -323,7 +319,7 @@ func (c *URLChecker) observe(ctx actor.Context, o health.Outcome) {
 	if parent == nil {
 		return // spawned from the root, without a supervisor: nobody to tell
 	}
-	ctx.Send(parent, checkerStatus{checker: ctx.Self(), event: StatusChanged{
+	ctx.Send(parent, checkerStatus{checker: ctx.Self(), entry: c.entry, event: StatusChanged{
 		URL: reg.URL, State: st.State, Previous: previous, Code: st.Code, Error: st.Error,
 		ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: *st.CheckedAt, PreviousSince: before.Since,
 	}})

@@ -4,13 +4,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Expect is the set of HTTP status codes counted as healthy, written as a
 // comma-separated list of codes and ranges ("200", "200-299", "200,204,300-399").
 // The zero value is not valid; use ParseExpect.
-type Expect struct {
-	text   string
+//
+// An Expect is one pointer, shared by every Expect parsed from the same
+// list (up to internLimit distinct lists): every registration holds one, so
+// the default costs 8 bytes per URL instead of a copy of the list.
+type Expect struct{ set *expectSet }
+
+// expectSet is a parsed list; it never changes once made.
+type expectSet struct {
+	text   string // canonical
 	ranges []codeRange
 }
 
@@ -25,7 +33,7 @@ func ParseExpect(text string) (Expect, error) {
 	if text == "" {
 		return Expect{}, fmt.Errorf("expect is empty")
 	}
-	var e Expect
+	var e expectSet
 	var canon []string
 	for _, part := range strings.Split(text, ",") {
 		part = strings.TrimSpace(part)
@@ -49,7 +57,29 @@ func ParseExpect(text string) (Expect, error) {
 		}
 	}
 	e.text = strings.Join(canon, ",")
-	return e, nil
+	return intern(&e), nil
+}
+
+// internLimit bounds how many distinct lists are shared; further ones are
+// kept by their own Expects (a client cannot grow the table without bound).
+const internLimit = 256
+
+var interned = struct {
+	sync.Mutex
+	sets map[string]*expectSet
+}{sets: map[string]*expectSet{}}
+
+// intern returns the shared Expect of e's canonical list.
+func intern(e *expectSet) Expect {
+	interned.Lock()
+	defer interned.Unlock()
+	if shared, ok := interned.sets[e.text]; ok {
+		return Expect{shared}
+	}
+	if len(interned.sets) < internLimit {
+		interned.sets[e.text] = e
+	}
+	return Expect{e}
 }
 
 // MustParseExpect is ParseExpect for constants; it panics on a bad list.
@@ -63,7 +93,10 @@ func MustParseExpect(text string) Expect {
 
 // Contains reports whether code counts as healthy.
 func (e Expect) Contains(code int) bool {
-	for _, r := range e.ranges {
+	if e.set == nil {
+		return false
+	}
+	for _, r := range e.set.ranges {
 		if code >= r.lo && code <= r.hi {
 			return true
 		}
@@ -72,13 +105,18 @@ func (e Expect) Contains(code int) bool {
 }
 
 // String returns the canonical text of the list.
-func (e Expect) String() string { return e.text }
+func (e Expect) String() string {
+	if e.set == nil {
+		return ""
+	}
+	return e.set.text
+}
 
 // IsZero reports whether e was never parsed.
-func (e Expect) IsZero() bool { return len(e.ranges) == 0 }
+func (e Expect) IsZero() bool { return e.set == nil }
 
 // MarshalText writes the canonical list.
-func (e Expect) MarshalText() ([]byte, error) { return []byte(e.text), nil }
+func (e Expect) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
 // UnmarshalText parses a list written by MarshalText or by a user.
 func (e *Expect) UnmarshalText(b []byte) error {

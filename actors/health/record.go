@@ -42,10 +42,8 @@ type Registration struct {
 	Labels    Labels          `json:"labels,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
-	// TTL is the lease: with a TTL, the URL is removed by itself at
-	// ExpiresAt unless a PUT renews it; 0 is no lease (ExpiresAt zero).
-	TTL       time.Duration `json:"-"`
-	ExpiresAt time.Time     `json:"-"`
+	// Lease is nil without a lease (see Leased, TTL and ExpiresAt).
+	Lease *Lease `json:"-"`
 	// Paused URLs are not probed; their state is Paused.
 	Paused bool `json:"-"`
 }
@@ -71,7 +69,7 @@ func NewRecord(r *Registration, s *Status) Record {
 	rec := Record{URL: r.URL, Data: r.Data, Probe: r.Probe, Labels: r.Labels, Status: *s,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Leased() {
-		rec.ExpiresAt = &r.ExpiresAt
+		rec.ExpiresAt = &r.Lease.ExpiresAt
 	}
 	return rec
 }

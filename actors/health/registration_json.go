@@ -48,9 +48,9 @@ func (r *Registration) AppendJSON(b []byte) []byte {
 	}
 	if r.Leased() {
 		b = append(b, `,"ttl":`...)
-		b = AppendJSONString(b, r.TTL.String())
+		b = AppendJSONString(b, r.Lease.TTL.String())
 		b = append(b, `,"expires_at":`...)
-		b = AppendJSONTime(b, r.ExpiresAt)
+		b = AppendJSONTime(b, r.Lease.ExpiresAt)
 	}
 	if r.Paused {
 		b = append(b, `,"paused":true`...)
@@ -73,9 +73,11 @@ func (r *Registration) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("ttl: %w", err)
 		}
-		r.TTL = ttl
-		if s.ExpiresAt != nil {
-			r.ExpiresAt = *s.ExpiresAt
+		if ttl > 0 { // as a TTL of 0 always meant: no lease
+			r.Lease = &Lease{TTL: ttl}
+			if s.ExpiresAt != nil {
+				r.Lease.ExpiresAt = *s.ExpiresAt
+			}
 		}
 	}
 	return nil

@@ -25,16 +25,16 @@ func TestRegistrationAppendJSONMatchesEncodingJSON(t *testing.T) {
 		{"derived timeout", Registration{URL: "http://h/a?b=1&c=<2>", Data: json.RawMessage(`"x<&>y"`), Probe: derived, CreatedAt: local, UpdatedAt: at}},
 		{"odd url", Registration{URL: "http://h/quo\"te\\tab\t\u2028bad\xff", Data: json.RawMessage(`null`), Probe: settings}},
 		{"labels", Registration{URL: "http://h/l", Probe: settings, Labels: Labels{"tier": "gold <&>", "team": "sé\"arch", "a.b-c_d": ""}, CreatedAt: at, UpdatedAt: at}},
-		{"lease", Registration{URL: "http://h/t", Probe: settings, CreatedAt: at, UpdatedAt: at, TTL: 30 * time.Minute, ExpiresAt: at.Add(30 * time.Minute)}},
+		{"lease", Registration{URL: "http://h/t", Probe: settings, CreatedAt: at, UpdatedAt: at, Lease: &Lease{TTL: 30 * time.Minute, ExpiresAt: at.Add(30 * time.Minute)}}},
 		{"paused", Registration{URL: "http://h/p", Probe: derived, CreatedAt: at, UpdatedAt: at, Paused: true}},
-		{"paused lease", Registration{URL: "http://h/pl", Probe: settings, CreatedAt: at, UpdatedAt: at, TTL: 10 * time.Second, ExpiresAt: at, Paused: true}},
+		{"paused lease", Registration{URL: "http://h/pl", Probe: settings, CreatedAt: at, UpdatedAt: at, Lease: &Lease{TTL: 10 * time.Second, ExpiresAt: at}, Paused: true}},
 		{"nested data", Registration{URL: "https://h", Data: json.RawMessage(`[1,2.5,{"k":[null,true]},"é"]`), Probe: derived, CreatedAt: at, UpdatedAt: at}},
 	}
 	for _, tt := range tests {
 		stored := storedRegistration{registrationFields: registrationFields(tt.reg), TimeoutDerived: tt.reg.Probe.TimeoutDerived,
 			Paused: tt.reg.Paused}
 		if tt.reg.Leased() {
-			stored.TTL, stored.ExpiresAt = tt.reg.TTL.String(), &tt.reg.ExpiresAt
+			stored.TTL, stored.ExpiresAt = tt.reg.Lease.TTL.String(), &tt.reg.Lease.ExpiresAt
 		}
 		want := marshalPlain(t, stored)
 		got := tt.reg.AppendJSON([]byte("prefix"))
@@ -50,7 +50,7 @@ func TestRegistrationAppendJSONMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if back.URL != tt.reg.URL && tt.name != "odd url" || !back.Probe.Equal(tt.reg.Probe) || !back.Labels.Equal(tt.reg.Labels) ||
-			back.TTL != tt.reg.TTL || !back.ExpiresAt.Equal(tt.reg.ExpiresAt) || back.Paused != tt.reg.Paused {
+			back.TTL() != tt.reg.TTL() || !back.ExpiresAt().Equal(tt.reg.ExpiresAt()) || back.Paused != tt.reg.Paused {
 			t.Errorf("%s: read back %+v", tt.name, back)
 		}
 	}
