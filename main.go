@@ -173,7 +173,8 @@ func serve(cfg config, log *slog.Logger) error {
 		root.Send(slack, silence.Change{})
 	}
 
-	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue, Targets: cfg.AllowedTargets},
+	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue,
+		WSOpeningBacklog: max(cfg.WSQueue, cfg.WSResume), Targets: cfg.AllowedTargets},
 		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
 			Overload: overload, Silences: silences})
 	httpSrv := newHTTPServer(srv.Handler(), log)

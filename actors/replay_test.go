@@ -3,6 +3,7 @@ package actors
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,15 +45,33 @@ func readOpening(t *testing.T, sub *Subscriber) (Opening, []seqEvent) {
 	for i := 0; ; i++ {
 		f, ok := o.Frame(i)
 		if !ok {
+			// as a WebSocket client's writer does: the events that came
+			// while the opening was read come next
+			if backlog := sub.Opened(); len(backlog) > 0 {
+				openingBacklogs.Store(sub, backlog)
+			}
 			return o, evs
 		}
 		evs = append(evs, decodeEvents(t, f.Payload)...)
 	}
 }
 
+// openingBacklogs holds, per subscriber, the events that came while its
+// opening was read and that nextEvent has not returned yet.
+var openingBacklogs sync.Map // *Subscriber → [][]byte
+
 // nextEvent returns sub's next live event.
 func nextEvent(t *testing.T, sub *Subscriber) seqEvent {
 	t.Helper()
+	if v, ok := openingBacklogs.Load(sub); ok {
+		backlog := v.([][]byte)
+		if len(backlog) == 1 {
+			openingBacklogs.Delete(sub)
+		} else {
+			openingBacklogs.Store(sub, backlog[1:])
+		}
+		return decodeEvents(t, append(append([]byte{'['}, backlog[0]...), ']'))[0]
+	}
 	select {
 	case raw := <-sub.Events():
 		return decodeEvents(t, append(append([]byte{'['}, raw...), ']'))[0]
@@ -85,7 +104,7 @@ func (r *streamRig) status(i int, labels health.Labels) {
 }
 
 func (r *streamRig) subscribe(sub SubscribeStream) *Subscriber {
-	sub.Subscriber = NewSubscriber(100_000)
+	sub.Subscriber = NewSubscriber(100_000, 0)
 	r.system.Root.Send(r.bc, sub)
 	return sub.Subscriber
 }

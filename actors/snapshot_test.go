@@ -155,7 +155,7 @@ func TestSnapshotAndStreamMissNothing(t *testing.T) {
 	bc := system.Root.Spawn(NewBroadcasterProps(model, metrics.New(), quietLog, 0))
 
 	const added = 200
-	sub := NewSubscriber(added + 1)
+	sub := NewSubscriber(added+1, 0)
 	publish := func(i int) {
 		reg := &health.Registration{URL: fmt.Sprintf("http://127.0.0.1:9/new%03d", i)}
 		st := &health.Status{State: health.Pending}
@@ -184,6 +184,13 @@ func TestSnapshotAndStreamMissNothing(t *testing.T) {
 	<-done
 	seen := map[string]bool{}
 	for _, e := range evs {
+		seen[e.Record.URL] = true
+	}
+	for _, raw := range sub.Opened() { // the events that came while the snapshot was read
+		var e streamEvent
+		if err := json.Unmarshal(raw, &e); err != nil || e.Type != TypeRegistered {
+			t.Fatalf("event %s (%v), want registered", raw, err)
+		}
 		seen[e.Record.URL] = true
 	}
 	for !allNew(seen, added) {

@@ -50,6 +50,11 @@ type Config struct {
 	// WSClientQueue is how many events may wait for one WebSocket client
 	// before it is cut as too slow.
 	WSClientQueue int
+	// WSOpeningBacklog is how many events may wait for a WebSocket client
+	// while its opening (snapshot or replay) is still being sent; it is at
+	// least WSClientQueue. A burst of changes while a big snapshot is sent
+	// is not a slow client.
+	WSOpeningBacklog int
 	// Targets, when set, limits the URLs that may be registered.
 	Targets *target.Policy
 }

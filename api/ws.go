@@ -233,7 +233,7 @@ func (s *WSServer) stream(conn net.Conn, deflate bool, subscribe actors.Subscrib
 	defer conn.Close()
 	c := &wsConn{conn: conn, bw: bufio.NewWriterSize(conn, 32<<10), deflate: deflate}
 	m := s.deps.Metrics
-	sub := actors.NewSubscriber(s.cfg.WSClientQueue)
+	sub := actors.NewSubscriber(s.cfg.WSClientQueue, s.cfg.WSOpeningBacklog)
 	subscribe.Subscriber = sub
 	s.deps.Root.Send(s.deps.Broadcaster, subscribe)
 	defer s.deps.Root.Send(s.deps.Broadcaster, actors.UnsubscribeStream{Subscriber: sub})
@@ -272,10 +272,23 @@ func (s *WSServer) stream(conn net.Conn, deflate bool, subscribe actors.Subscrib
 		}
 	}
 	snapshot = nil
+	// The events that came while the opening was sent follow it, in order.
+	backlog := sub.Opened()
+	var frame bytes.Buffer
+	for len(backlog) > 0 {
+		n := min(len(backlog), 512)
+		if err := c.writeText(eventsFrame(&frame, backlog[:n])); err != nil {
+			sub.Close(actors.ReasonClosed)
+			m.WSDropped.WithLabelValues("write_error").Inc()
+			return
+		}
+		clear(backlog[:n])
+		backlog = backlog[n:]
+	}
+	backlog = nil
 
 	ping := time.NewTicker(s.cfg.WSPingInterval)
 	defer ping.Stop()
-	var frame bytes.Buffer
 	for {
 		select {
 		case ev := <-sub.Events():
@@ -309,6 +322,20 @@ func (s *WSServer) stream(conn net.Conn, deflate bool, subscribe actors.Subscrib
 			return
 		}
 	}
+}
+
+// eventsFrame returns the text of one frame holding events, built in buf.
+func eventsFrame(buf *bytes.Buffer, events [][]byte) []byte {
+	buf.Reset()
+	buf.WriteByte('[')
+	for i, ev := range events {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(ev)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
 }
 
 // close sends a close frame saying why, when the reason is the server's.
