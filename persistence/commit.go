@@ -110,16 +110,8 @@ func (s *Store) writeGroup(group []*commit, n int) error {
 	if err := s.space.admit("durable", len(group), size); err != nil {
 		return err
 	}
-	s.statusMu.Lock()
-	for _, c := range group {
-		for _, op := range c.ops {
-			if op.Reg == nil {
-				delete(s.statusPending, op.URL)
-			}
-		}
-	}
-	s.statusMu.Unlock()
-	s.forgetPendingHistories(group)
+	s.statuses.forgetDeleted(group)
+	s.histories.forgetDeleted(group)
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, kv := range kvs {

@@ -75,8 +75,7 @@ func fillStore(b *testing.B, dir string, n, changes int) {
 		if err := s.Write(context.Background(), ops); err != nil {
 			b.Fatal(err)
 		}
-		s.flushStatuses()
-		s.flushHistories()
+		s.flushLazy()
 	}
 	if err := s.Close(); err != nil {
 		b.Fatal(err)

@@ -72,7 +72,7 @@ func TestHistoryRoundTripBoundedAndDeletedWithItsURL(t *testing.T) {
 	flap(hb, b, 2)
 	s.SaveHistory(a.URL, ha)
 	s.SaveHistory(b.URL, hb)
-	s.flushHistories()
+	s.flushLazy()
 	flap(hb, b, 3) // saved by Close
 	s.SaveHistory(b.URL, hb)
 	if err := s.Close(); err != nil {
@@ -98,7 +98,7 @@ func TestHistoryRoundTripBoundedAndDeletedWithItsURL(t *testing.T) {
 	if err := s.Write(ctx, []Op{{URL: a.URL}, {URL: b.URL}}); err != nil {
 		t.Fatal(err)
 	}
-	s.flushHistories()
+	s.flushLazy()
 	if keys := historyKeys(t, s); len(keys) != 0 {
 		t.Errorf("history keys after deleting their URLs: %q, want none", keys)
 	}
@@ -140,7 +140,7 @@ func TestHistoryStoredSizeIsBounded(t *testing.T) {
 	for range 10 {
 		flap(h, r, 100)
 		s.SaveHistory(r.URL, h)
-		s.flushHistories()
+		s.flushLazy()
 	}
 	var size int
 	err := s.db.View(func(txn *badger.Txn) error {

@@ -175,7 +175,7 @@ func TestStoreRefusesWritesWhileDiskIsFull(t *testing.T) {
 	if err := s.SaveAnnounced(map[string]health.State{"http://kept/": health.Unhealthy}); !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("SaveAnnounced on a full disk: %v, want ErrDiskFull", err)
 	}
-	s.flushStatuses() // postponed, kept pending
+	s.flushLazy() // postponed, kept pending
 	if got := refusedCount(&refused, "durable"); got != 3 {
 		t.Errorf("refused durable writes = %d, want 3", got)
 	}

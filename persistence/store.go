@@ -43,7 +43,8 @@ const (
 
 	// maxGroupOps bounds the operations gathered into one group commit.
 	maxGroupOps = 50_000
-	// statusFlushInterval is how often lazily written statuses reach Badger.
+	// statusFlushInterval is how often lazily written statuses and histories
+	// reach Badger (see flushLazy).
 	statusFlushInterval = 500 * time.Millisecond
 )
 
@@ -102,12 +103,9 @@ type Store struct {
 	closeMu   sync.RWMutex // held for reading while submitting, for writing by Close
 	closed    bool
 
-	statusMu      sync.Mutex
-	statusPending map[string]*health.Status // nil value: delete
-
-	historyLimit   int
-	historyMu      sync.Mutex
-	historyPending map[string]*history.Log
+	statuses     pendingValues[*health.Status] // written lazily, see flushLazy
+	histories    pendingValues[*history.Log]
+	historyLimit int
 }
 
 type commit struct {
@@ -152,17 +150,14 @@ func OpenWith(path string, log *slog.Logger, o Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, log: log, observer: o.Observer,
-		space:         &spaceGuard{path: path, minFree: o.MinFree, free: o.FreeSpace, now: time.Now, log: log, onRefused: o.OnRefused},
-		commits:       make(chan *commit, 4096),
-		stop:          make(chan struct{}),
-		statusPending: make(map[string]*health.Status),
-
-		historyLimit:   o.HistoryLimit,
-		historyPending: make(map[string]*history.Log),
+		space:        &spaceGuard{path: path, minFree: o.MinFree, free: o.FreeSpace, now: time.Now, log: log, onRefused: o.OnRefused},
+		commits:      make(chan *commit, 4096),
+		stop:         make(chan struct{}),
+		historyLimit: o.HistoryLimit,
 	}
 	s.wg.Add(2)
 	go s.runCommitter()
-	go s.runStatusFlusher()
+	go s.runLazyFlusher()
 	return s, nil
 }
 
@@ -179,8 +174,7 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		close(s.stop)
 		s.wg.Wait()
-		s.flushStatuses()
-		s.flushHistories()
+		s.flushLazy()
 		if cerr := s.db.Close(); cerr != nil {
 			err = fmt.Errorf("close store: %w", cerr)
 		}
