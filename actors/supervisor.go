@@ -61,7 +61,6 @@ type Supervisor struct {
 	// checker. One map for both keeps an idle URL small; a URL is in it while
 	// it has either (see supervisor_urls.go).
 	urls     map[string]urlSlot
-	nregs    int // URLs in urls with a registration
 	self     actor.Context
 	props    *actor.Props // shared by every checker
 	previous *Supervisor  // the incarnation before a restart, if any
@@ -188,7 +187,7 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 	case leaseTick:
 		s.expireDue(ctx)
 	case Ready:
-		ctx.Respond(s.nregs)
+		ctx.Respond(s.registered())
 	case silence.Change:
 		s.onSilences(ctx, msg)
 	case *actor.Stopping:
@@ -223,7 +222,7 @@ func (s *Supervisor) start(ctx actor.Context) {
 		s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
-	s.cfg.Log.Info("supervisor started", "urls", s.nregs, "leases", s.leases.Len())
+	s.cfg.Log.Info("supervisor started", "urls", s.registered(), "leases", s.leases.Len())
 	if pastDue > 0 {
 		s.cfg.Log.Info("leases expired while SpO₂ was down; removing them now", "count", pastDue)
 	}

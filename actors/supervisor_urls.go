@@ -24,14 +24,20 @@ func (s *Supervisor) latest(url string) *health.Registration {
 // setLatest makes reg the latest registration of url; nil forgets it.
 func (s *Supervisor) setLatest(url string, reg *health.Registration) {
 	slot := s.urls[url]
-	switch {
-	case slot.reg == nil && reg != nil:
-		s.nregs++
-	case slot.reg != nil && reg == nil:
-		s.nregs--
-	}
 	slot.reg = reg
 	s.putSlot(url, slot)
+}
+
+// registered counts the URLs with a registration, pending writes included.
+// It walks every URL: for start-up and Ready, not for a hot path.
+func (s *Supervisor) registered() int {
+	n := 0
+	for _, slot := range s.urls {
+		if slot.reg != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // putSlot stores slot as url's, or forgets url when slot holds nothing.
