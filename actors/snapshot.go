@@ -149,8 +149,9 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 	frame := make([]byte, 0, 64+(end-s.next)*512)
 	frame = append(frame, '[')
 	var ev Snapshot
+	now := time.Now() // the uptimes of one frame, as of one moment
 	for i := s.next; i < end; i++ {
-		ev.Record = s.refs[i].Record()
+		ev.Record = s.refs[i].RecordAt(now)
 		frame = ev.AppendJSON(frame, s.seq)
 		frame = append(frame, ',')
 	}
