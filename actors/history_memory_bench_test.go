@@ -2,8 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -18,13 +16,7 @@ import (
 // cost of the history per URL is the difference. SPO2_BENCH_URLS sets the
 // number of URLs (10,000 unless set).
 func BenchmarkMemoryPerURLWithHistory(b *testing.B) {
-	n := 10_000
-	if s := os.Getenv("SPO2_BENCH_URLS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchURLs(b)
 	for _, shape := range []urlShape{{labels: 4}, {labels: 4, changes: 1}, {labels: 4, changes: history.DefaultLimit}} {
 		b.Run(fmt.Sprintf("labels=%d/changes=%d", shape.labels, shape.changes), func(b *testing.B) {
 			for b.Loop() {

@@ -32,13 +32,7 @@ import (
 // (rss-trimmed-B/url).
 // SPO2_HEAPPROFILE names a file for the heap profile taken at that moment.
 func BenchmarkIdleMemoryPerURL(b *testing.B) {
-	n := 10_000
-	if s := os.Getenv("SPO2_BENCH_URLS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchURLs(b)
 	if os.Getenv("SPO2_HEAPPROFILE") != "" {
 		runtime.MemProfileRate = 4096
 	}
@@ -48,6 +42,20 @@ func BenchmarkIdleMemoryPerURL(b *testing.B) {
 		b.ReportMetric(rss, "rss-B/url")
 		b.ReportMetric(trimmed, "rss-trimmed-B/url")
 	}
+}
+
+// benchURLs is how many URLs a memory benchmark registers: SPO2_BENCH_URLS,
+// 10,000 unless set.
+func benchURLs(b *testing.B) int {
+	s := os.Getenv("SPO2_BENCH_URLS")
+	if s == "" {
+		return 10_000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("SPO2_BENCH_URLS=%q: %v", s, err)
+	}
+	return n
 }
 
 // urlShape is what each registered URL carries besides its URL: labels

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/spo2/spo2/actors/silence"
@@ -16,10 +18,11 @@ func (s *Supervisor) onSilences(ctx actor.Context, c silence.Change) {
 	if len(changed) == 0 {
 		return
 	}
+	now := time.Now()
 	for _, ref := range s.cfg.Model.Refs() {
 		for i := range changed {
 			if changed[i].Matches(ref.Reg.URL, ref.Reg.Labels) {
-				ctx.Send(s.cfg.Broadcaster, Registered{Record: ref.Record()})
+				ctx.Send(s.cfg.Broadcaster, Registered{Record: ref.RecordAt(now)})
 				break
 			}
 		}
