@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -43,60 +42,31 @@ func do(t *testing.T, method, u string, body []byte, header ...string) response 
 	return harness.Do(t, client, method, u, body, header...)
 }
 
-// q builds "/path?url=<escaped u>&k=v…" from a path, the watched URL and
-// extra key/value pairs.
-func q(path, watched string, kv ...string) string {
-	v := url.Values{}
-	v.Set("url", watched)
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	return path + "?" + v.Encode()
-}
+// q builds "/path?url=<escaped u>&k=v…"; see harness.Query.
+func q(path, watched string, kv ...string) string { return harness.Query(path, watched, kv...) }
 
 // put registers watched with data (nil: empty body) and settings, and wants want.
 func put(t *testing.T, p *harness.Process, watched string, data []byte, want int, settings ...string) record {
 	t.Helper()
-	r := do(t, http.MethodPut, p.URL(q("/", watched, settings...)), data)
-	if r.Code != want {
-		t.Fatalf("PUT %s: got %d %s, want %d", watched, r.Code, r.Body, want)
-	}
-	var rec record
-	if err := json.Unmarshal(r.Body, &rec); err != nil {
-		t.Fatalf("PUT %s: body %q is not a record: %v", watched, r.Body, err)
-	}
-	if rec.URL != watched {
-		t.Fatalf("PUT %s: record url = %q, want %q", watched, rec.URL, watched)
-	}
-	return rec
+	return harness.Put(t, client, p, watched, data, want, settings...)
 }
 
 // getStatus returns the record of watched from GET /status.
 func getStatus(t *testing.T, p *harness.Process, watched string) record {
 	t.Helper()
-	r := do(t, http.MethodGet, p.URL(q("/status", watched)), nil)
-	if r.Code != http.StatusOK {
-		t.Fatalf("GET /status?url=%s: got %d %s, want 200", watched, r.Code, r.Body)
-	}
-	var rec record
-	if err := json.Unmarshal(r.Body, &rec); err != nil {
-		t.Fatalf("GET /status: body %q is not a record: %v", r.Body, err)
-	}
-	return rec
+	return harness.GetStatus(t, client, p, watched)
 }
 
 // getAll returns GET /all as records.
 func getAll(t *testing.T, p *harness.Process) []record {
 	t.Helper()
-	r := do(t, http.MethodGet, p.URL("/all"), nil)
-	if r.Code != http.StatusOK {
-		t.Fatalf("GET /all: got %d %s, want 200", r.Code, r.Body)
-	}
-	var recs []record
-	if err := json.Unmarshal(r.Body, &recs); err != nil {
-		t.Fatalf("GET /all: body is not a JSON array of records: %v\n%.500s", err, r.Body)
-	}
-	return recs
+	return harness.GetAll(t, client, p)
+}
+
+// metricValue reads one unlabelled sample from /metrics.
+func metricValue(t *testing.T, p *harness.Process, name string) (float64, bool) {
+	t.Helper()
+	return harness.MetricValue(t, client, p, name)
 }
 
 // waitStatus polls /status until cond holds, failing after d.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,18 +191,6 @@ func TestSlowWebSocketClient(t *testing.T) {
 	if rec, ok := snap[u]; !ok || !strings.Contains(string(rec.Data), last) {
 		t.Errorf("snapshot after reconnect lacks the latest data of %s", u)
 	}
-}
-
-// metricValue reads one unlabelled sample from /metrics.
-func metricValue(t *testing.T, p interface{ URL(string) string }, name string) (float64, bool) {
-	t.Helper()
-	r := do(t, http.MethodGet, p.URL("/metrics"), nil)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(r.Body)
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.ParseFloat(string(m[1]), 64)
-	return v, err == nil
 }
 
 // TestWebSocketManyClients: several clients connecting and leaving while

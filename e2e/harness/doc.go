@@ -7,9 +7,13 @@
 //     data race report;
 //   - targets.go: health endpoints on 127.0.0.1 whose behaviour the test
 //     switches (healthy, 503, any code, hang, slow body, endless body,
-//     connection reset, redirect), raw non-HTTP servers and closed ports;
-//   - wsclient.go, shapes.go, request.go: a WebSocket client collecting
-//     SpO₂ events, the API's JSON shapes, one-shot HTTP requests;
+//     connection reset, redirect), optionally observing every request, raw
+//     non-HTTP servers and closed ports;
+//   - wsclient.go, shapes.go, request.go, api.go: a WebSocket client
+//     collecting SpO₂ events, the API's JSON shapes, one-shot HTTP requests,
+//     and the API calls most tests make (PUT, GET /status, GET /all, one
+//     metric);
+//   - slacklines.go: the event lines of the messages the fake Slack got;
 //   - poll.go: waiting for a condition with a deadline;
 //   - buffer.go: a byte buffer safe for concurrent writers.
 //

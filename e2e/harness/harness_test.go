@@ -2,13 +2,18 @@ package harness
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/actors/slack"
 )
 
 func TestFindStartLine(t *testing.T) {
@@ -134,5 +139,52 @@ func TestBufferChanged(t *testing.T) {
 	}
 	if b.String() != "x" {
 		t.Fatalf("String = %q", b.String())
+	}
+}
+
+func TestSlackLines(t *testing.T) {
+	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	events := []slack.Event{
+		{URL: "http://ops:pw@127.0.0.1:9/a", State: health.Unhealthy, Previous: health.Healthy, Code: 503, At: at, Data: `{"n":1}`},
+		{URL: "http://127.0.0.1:9/b", State: health.Unreachable, Previous: health.Pending, Error: "connection refused", At: at},
+		{URL: "http://127.0.0.1:9/a", State: health.Healthy, Previous: health.Unhealthy, At: at.Add(time.Minute), PreviousSince: at},
+	}
+	mass := slack.MassFailure{Failed: 30, Registered: 40, Window: time.Second,
+		ByState: map[health.State]int{health.Unhealthy: 30}, Sample: events[:1]}
+	msgs := []slack.Message{slack.Batch(events[:2], slack.Folded{}), mass.Message(), slack.Batch(events[2:], slack.Folded{})}
+	lines, others := SlackLines(msgs)
+	want := []SlackLine{
+		{"http://ops:****@127.0.0.1:9/a", "unhealthy"},
+		{"http://127.0.0.1:9/b", "unreachable"},
+		{"http://127.0.0.1:9/a", "healthy"},
+	}
+	if fmt.Sprint(lines) != fmt.Sprint(want) || others != 1 {
+		t.Fatalf("SlackLines = %v, %d others; want %v, 1 other", lines, others, want)
+	}
+}
+
+func TestObservedTarget(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	tg := NewObservedTarget(t, Failing, func(r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path+" "+r.UserAgent())
+		mu.Unlock()
+	})
+	tg.SetPathCode("/t/1", 200)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/t/1", 200}, {"/t/2", 503}} {
+		r, err := Send(client, http.MethodGet, tg.URL(tc.path), nil, "User-Agent", "probe-"+tc.path)
+		if err != nil || r.Code != tc.code {
+			t.Fatalf("GET %s: %d %v, want %d", tc.path, r.Code, err, tc.code)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"/t/1 probe-/t/1", "/t/2 probe-/t/2"}; fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("observed %q, want %q", seen, want)
 	}
 }

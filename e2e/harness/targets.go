@@ -45,16 +45,24 @@ type Target struct {
 	// SlowBody request stayed open.
 	MaxHold atomic.Int64
 
-	srv   *httptest.Server
-	mode  atomic.Int32
-	stop  chan struct{}
-	mu    sync.Mutex
-	paths map[string]int
+	srv     *httptest.Server
+	mode    atomic.Int32
+	stop    chan struct{}
+	observe func(*http.Request)
+	mu      sync.Mutex
+	paths   map[string]int
 }
 
 // NewTarget starts a target answering in mode.
 func NewTarget(t testing.TB, mode TargetMode) *Target {
-	tg := &Target{stop: make(chan struct{}), paths: map[string]int{}}
+	return NewObservedTarget(t, mode, nil)
+}
+
+// NewObservedTarget is NewTarget that also hands every request to observe
+// (when not nil) before answering it: to see who asked for which path, and
+// when. observe is called from the server's goroutines, concurrently.
+func NewObservedTarget(t testing.TB, mode TargetMode, observe func(*http.Request)) *Target {
+	tg := &Target{stop: make(chan struct{}), observe: observe, paths: map[string]int{}}
 	tg.mode.Store(int32(mode))
 	tg.Code.Store(http.StatusOK)
 	tg.srv = serveUntilCleanup(t, http.HandlerFunc(tg.serve), tg.stop)
@@ -104,6 +112,9 @@ func (tg *Target) hold(start time.Time) {
 
 func (tg *Target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.Requests.Add(1)
+	if tg.observe != nil {
+		tg.observe(r)
+	}
 	tg.mu.Lock()
 	code, byPath := tg.paths[r.URL.Path]
 	tg.mu.Unlock()
