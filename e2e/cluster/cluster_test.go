@@ -14,13 +14,9 @@ import (
 	"github.com/spo2/spo2/e2e/harness"
 )
 
-// fleetSize is how many URLs the shared cluster watches, each every
-// interval: 3,000 probes a second across three race-enabled members.
-const fleetSize = 3000
-
-// scene is what the subtests of TestCluster share: one etcd, three members
-// m1, m2, m3 with Slack on, the target farm, and every write acknowledged so
-// far (URL → the data it was given).
+// scene is what the subtests of one test share: one etcd, three members
+// m1, m2, m3 with Slack on, the target farm, the fleet of URLs registered
+// at the start, and every write acknowledged so far (URL → its data).
 type scene struct {
 	etcd  *harness.Etcd
 	c     *cluster
@@ -32,6 +28,16 @@ type scene struct {
 	acked map[string]json.RawMessage
 }
 
+// newScene starts etcd, the farm, the fake Slack and three members of bin,
+// and registers a fleet of n URLs on m1 with one POST /bulk.
+func newScene(t *testing.T, bin string, n int) *scene {
+	s := &scene{etcd: harness.StartEtcd(t), farm: newFarm(t), fleet: paths("/t/", n),
+		slack: slacktest.NewServer(t, "/services/T0/B0/cluster"), acked: map[string]json.RawMessage{}}
+	s.c = startCluster(t, bin, s.etcd, 3, "SLACK_HOOK_URL="+s.slack.URL, "SLACK_BATCH_WINDOW=200ms")
+	register(t, s, "m1", s.fleet)
+	return s
+}
+
 func (s *scene) ack(url string, data json.RawMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,20 +45,35 @@ func (s *scene) ack(url string, data json.RawMessage) {
 }
 
 // TestCluster runs, in order and on one etcd and one cluster of three
-// members, the scenarios that can share them; each subtest starts by
-// restarting any member a failed subtest left down.
+// members watching 3,000 URLs every second, the scenarios that can share
+// them; each subtest starts by restarting any member a failed subtest left
+// down.
+//
+// The members are the plain binary: 3,000 probes a second are more than
+// three race-enabled processes keep up with on a 2-core machine (measured
+// with three race-enabled single nodes of 1,000 URLs each: 22 % of the
+// scheduled probes; plain, 88 %, both beside other busy processes), and
+// starved members would fail the time bounds below for the wrong reason.
+// TestClusterRace runs the race-enabled binary through the moves that
+// exercise the cluster's concurrency.
 func TestCluster(t *testing.T) {
-	s := &scene{etcd: harness.StartEtcd(t), farm: newFarm(t), fleet: paths("/t/", fleetSize),
-		slack: slacktest.NewServer(t, "/services/T0/B0/cluster"), acked: map[string]json.RawMessage{}}
-	s.c = startCluster(t, raceBin.Path(t), s.etcd, 3, "SLACK_HOOK_URL="+s.slack.URL, "SLACK_BATCH_WINDOW=200ms")
-	register(t, s, "m1", s.fleet)
-
+	s := newScene(t, plainBin.Path(t), 3000)
 	t.Run("EveryURLProbedByOneMember", func(t *testing.T) { testSpread(t, s) })
 	t.Run("FailOverAfterKill", func(t *testing.T) { testFailOver(t, s) })
 	t.Run("RebalanceOnRejoin", func(t *testing.T) { testRejoin(t, s) })
 	t.Run("WriteReadableEverywhere", func(t *testing.T) { testWrites(t, s) })
 	t.Run("EventsReachEveryMember", func(t *testing.T) { testFanOut(t, s) })
 	t.Run("EtcdOutage", func(t *testing.T) { testEtcdOutage(t, s) })
+}
+
+// TestClusterRace runs race-enabled members, watching 60 URLs, through a
+// kill -9 and its fail-over, a write on one member read on the others, and
+// rejoins; at the end every member must exit cleanly without a data race
+// report.
+func TestClusterRace(t *testing.T) {
+	s := newScene(t, raceBin.Path(t), 60)
+	t.Run("FailOverAfterKill", func(t *testing.T) { testFailOver(t, s) })
+	t.Run("WriteReadableEverywhere", func(t *testing.T) { testWrites(t, s) })
 }
 
 // register registers the farm's paths on member with one POST /bulk, and
@@ -80,8 +101,8 @@ func register(t *testing.T, s *scene, member string, paths []string) {
 // window is how long the steady probing of the whole fleet is counted.
 const window = 10 * time.Second
 
-// testSpread: with 3,000 URLs at 1 s, every URL is probed, each by exactly
-// one member, at the rate the schedule says; every member takes a share and
+// testSpread: with the fleet probed every second, every URL is probed, each
+// by exactly one member, at the rate the schedule says; every member takes a share and
 // its spo2_cluster_owned_urls says how many.
 func testSpread(t *testing.T, s *scene) {
 	s.c.whole(t)
@@ -94,22 +115,29 @@ func testSpread(t *testing.T, s *scene) {
 	to := from.Add(window)
 	time.Sleep(time.Until(to))
 	got := s.farm.tally(s.fleet, from, to)
-	t.Logf("%s in %s: %.0f probes/s", got, window, float64(got.total)/window.Seconds())
+	var skipped float64
+	for _, p := range s.c.members {
+		n, _ := harness.MetricValue(t, client, p, "spo2_probes_skipped_total")
+		skipped += n
+	}
+	t.Logf("%s in %s: %.0f probes/s; ticks skipped since the start, all members: %.0f", got, window, float64(got.total)/window.Seconds(), skipped)
 
 	if len(got.unprobed) > 0 || len(got.shared) > 0 {
 		t.Errorf("want every URL probed by exactly one member; %d unprobed %v, %d probed by several %v",
 			len(got.unprobed), first(got.unprobed, 5), len(got.shared), first(got.shared, 5))
 	}
-	// The schedule asks for fleetSize × window / interval probes (30,000).
-	// ±10 % separates the failures that matter from the noise: a member
-	// that does not probe its share takes a third off, a URL probed by two
-	// members or twice by one doubles it; while ticks a starved
-	// race-enabled member skips on a shared 2-core machine
-	// (spo2_probes_skipped_total), and probes moving across the window's
-	// edges (±1 per URL at most, far less on average), stay well inside.
-	want := float64(fleetSize) * float64(window/interval)
-	if r := float64(got.total) / want; r < 0.9 || r > 1.1 {
-		t.Errorf("%d probes in %s, %.0f%% of the %.0f the schedule asks for (want 90-110%%)", got.total, window, 100*r, want)
+	// The schedule asks for len(fleet) × window / interval probes (30,000).
+	// 75-110 % separates the failures that matter from the noise: a
+	// member that does not probe its share takes a third off (67 %), a URL
+	// probed by two members or twice by one doubles it; probes moving
+	// across the window's edges make ±1 per URL at most, far less on
+	// average, and ticks skipped by members starved of CPU
+	// (spo2_probes_skipped_total) stay above 75 %: one plain single node
+	// beside the busy processes of a shared 2-core machine did 88 % of
+	// this schedule, and 100.1 % on a quiet one.
+	want := float64(len(s.fleet)) * float64(window/interval)
+	if r := float64(got.total) / want; r < 0.75 || r > 1.1 {
+		t.Errorf("%d probes in %s, %.0f%% of the %.0f the schedule asks for (want 75-110%%)", got.total, window, 100*r, want)
 	}
 	// No URL is probed twice per tick: at most window/interval probes,
 	// plus one at an edge of the window, plus one of slack.
@@ -117,8 +145,8 @@ func testSpread(t *testing.T, s *scene) {
 		t.Errorf("a URL was probed %d times in %s, more than %d", got.max, window, limit)
 	}
 	for _, name := range s.c.names {
-		if got.owned[name] < fleetSize/6 {
-			t.Errorf("member %s probed %d URLs, want about a third of %d", name, got.owned[name], fleetSize)
+		if got.owned[name] < len(s.fleet)/6 {
+			t.Errorf("member %s probed %d URLs, want about a third of %d", name, got.owned[name], len(s.fleet))
 		}
 		p := s.c.member(name)
 		if n, ok := harness.MetricValue(t, client, p, "spo2_cluster_owned_urls"); !ok || int(n) != got.owned[name] {
@@ -138,6 +166,10 @@ func testSpread(t *testing.T, s *scene) {
 func testFailOver(t *testing.T, s *scene) {
 	s.c.whole(t)
 	const victim = "m3"
+	now := time.Now()
+	harness.Eventually(t, 30*time.Second, "every URL of the fleet probed once more", func() bool {
+		return s.farm.probedSince(s.fleet, now)
+	})
 	owners := s.farm.owners(s.fleet)
 	mine := ownedBy(owners, victim)
 	var others []string
@@ -278,8 +310,8 @@ func testRejoin(t *testing.T, s *scene) {
 		t.Errorf("want every URL probed by exactly one member; %d unprobed %v, %d probed by several %v",
 			len(got.unprobed), first(got.unprobed, 5), len(got.shared), first(got.shared, 5))
 	}
-	if got.owned[victim] < fleetSize/6 {
-		t.Errorf("%s probes %d URLs after its rejoin, want about a third of %d", victim, got.owned[victim], fleetSize)
+	if got.owned[victim] < len(s.fleet)/6 {
+		t.Errorf("%s probes %d URLs after its rejoin, want about a third of %d", victim, got.owned[victim], len(s.fleet))
 	}
 }
 
