@@ -38,6 +38,12 @@ type config struct {
 	MaxIdleConns   int
 	AllowedTargets *target.Policy // nil: every target allowed
 	HistoryLimit   int            // state changes kept per URL
+
+	// Cluster mode (docs/cluster.md): ClusterEtcd nil means single node.
+	ClusterEtcd   []string
+	ClusterName   string
+	ClusterAddr   string
+	ClusterMember string
 }
 
 // setting is one configuration variable with its default and description.
@@ -69,6 +75,10 @@ var settings = []setting{
 	{"PROBE_MAX_IDLE_CONNS", "4096", "kept-alive idle probe connections across all targets (0: no keep-alive)"},
 	{"ALLOWED_TARGETS", "", "comma-separated address ranges and host patterns probes may reach, e.g. 10.0.0.0/8,*.svc.cluster.local (unset: any)"},
 	{"HISTORY_LIMIT", "100", "state changes kept per URL for GET /history and uptime (1-1000)"},
+	{"CLUSTER_ETCD", "", "comma-separated etcd endpoints: run as a member of a cluster (unset: single node)"},
+	{"CLUSTER_NAME", "spo2", "cluster name, also the etcd key prefix /<name>/"},
+	{"CLUSTER_ADDR", "127.0.0.1:0", "host:port of this member's actor remoting, advertised to the other members (in Kubernetes: the pod IP)"},
+	{"CLUSTER_MEMBER", "", "member name in logs, /healthz, metrics and the probe User-Agent (unset: host name and CLUSTER_ADDR's port)"},
 }
 
 func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
@@ -122,6 +132,10 @@ func loadConfig(args []string) (config, error) {
 		MaxIdleConns:   p.intIn("PROBE_MAX_IDLE_CONNS", 0, 20_000),
 		AllowedTargets: p.policy("ALLOWED_TARGETS"),
 		HistoryLimit:   p.intIn("HISTORY_LIMIT", 1, 1000),
+		ClusterEtcd:    p.list("CLUSTER_ETCD"),
+		ClusterName:    p.str("CLUSTER_NAME"),
+		ClusterAddr:    p.addr("CLUSTER_ADDR"),
+		ClusterMember:  p.str("CLUSTER_MEMBER"),
 	}
 	if p.err != nil {
 		return c, p.err
@@ -150,6 +164,9 @@ func loadConfig(args []string) (config, error) {
 	if c.DBPath == "" {
 		return c, fmt.Errorf("DB_PATH is empty")
 	}
+	if c.ClusterEtcd != nil && (c.ClusterName == "" || strings.ContainsAny(c.ClusterName, "/ ")) {
+		return c, fmt.Errorf("CLUSTER_NAME=%q: a name without '/' or spaces is needed in cluster mode", c.ClusterName)
+	}
 	return c, nil
 }
 
@@ -160,6 +177,17 @@ type parser struct {
 }
 
 func (p *parser) str(env string) string { return strings.TrimSpace(*p.raw[env]) }
+
+// list splits a comma-separated value; nil when it is empty.
+func (p *parser) list(env string) []string {
+	var out []string
+	for _, v := range strings.Split(p.str(env), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 func (p *parser) fail(env, format string, a ...any) {
 	if p.err == nil {

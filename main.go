@@ -26,6 +26,7 @@ import (
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/schedule"
 	"github.com/spo2/spo2/actors/silence"
+	"github.com/spo2/spo2/actors/slack"
 	"github.com/spo2/spo2/api"
 	"github.com/spo2/spo2/persistence"
 	"github.com/spo2/spo2/ui"
@@ -103,7 +104,24 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	log.Info("store loaded", "path", cfg.DBPath, "registrations", len(loaded), "took", time.Since(start).Round(time.Millisecond))
 
-	silences, err := silence.Open(store, log)
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		// protoactor's own logging: warnings and errors only.
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
+	}))
+	// In cluster mode, the member joins (in the background: etcd may be
+	// down) and registrations, silences and announcements go to etcd.
+	var mem *member
+	var registrations actors.DurableStore = store
+	var silenceStore silence.Store = store
+	if cfg.ClusterEtcd != nil {
+		if mem, err = joinCluster(cfg, system, log); err != nil {
+			return err
+		}
+		registrations, silenceStore = mem.registry, mem.silenceStore(store)
+		m.CountCluster(func() int { return len(mem.membership.Members()) })
+	}
+
+	silences, err := silence.Open(silenceStore, log)
 	if err != nil {
 		return fmt.Errorf("DB_PATH=%q: %w", cfg.DBPath, err)
 	}
@@ -121,10 +139,6 @@ func serve(cfg config, log *slog.Logger) error {
 		return out
 	})
 
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		// protoactor's own logging: warnings and errors only.
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("lib", "protoactor")
-	}))
 	background, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground() // the timer heap, the overload watch and the memory trimmer
 	scheduler := schedule.New()
@@ -142,23 +156,28 @@ func serve(cfg config, log *slog.Logger) error {
 		OnDial:          m.ProbeDials.Inc,
 		Allow:           cfg.AllowedTargets,
 		Overload:        overload,
+		Member:          mem.name(),
 	})
 	defer prober.Close()
 	m.CountDialsInFlight(prober.Dialing)
 
 	root := system.Root
 	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log, cfg.WSResume), "broadcaster")
-	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(actors.SupervisorConfig{
-		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: store, Model: model, Broadcaster: broadcaster,
+	supCfg := actors.SupervisorConfig{
+		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: registrations, Model: model, Broadcaster: broadcaster,
 		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log,
 			Histories: store, HistoryLimit: cfg.HistoryLimit},
 		KeepAlive: prober, Metrics: m, Log: log,
-	}), "supervisor")
+	}
+	if mem != nil {
+		supCfg.Clustered, supCfg.Relay, supCfg.LocalCopy = true, mem.spawnRelay(root, log), store
+	}
+	supervisor, _ := root.SpawnNamed(actors.NewSupervisorProps(supCfg), "supervisor")
 	loaded = nil
 	if _, err := root.RequestFuture(supervisor, actors.Ready{}, time.Minute).Result(); err != nil {
 		return fmt.Errorf("starting the supervisor: %w", err)
 	}
-	slack := startSlack(cfg, root, broadcaster, model, store, silences, m, log)
+	slack := startSlack(cfg, root, broadcaster, model, store, silences, mem, m, log)
 	// The supervisor streams the records whose "silenced" changed; the
 	// batcher withholds and releases Slack events.
 	silences.OnChange(func(c silence.Change) {
@@ -173,10 +192,14 @@ func serve(cfg config, log *slog.Logger) error {
 		root.Send(slack, silence.Change{})
 	}
 
+	if mem != nil {
+		mem.follow(background, root, supervisor, slack, silences, store, log)
+	}
+
 	srv := api.New(api.Config{Token: cfg.APIToken, WSPingInterval: cfg.WSPing, WSClientQueue: cfg.WSQueue,
 		WSOpeningBacklog: max(cfg.WSQueue, cfg.WSResume), Targets: cfg.AllowedTargets},
 		api.Deps{Root: root, Supervisor: supervisor, Broadcaster: broadcaster, Model: model, Metrics: m, Log: log, UI: ui.Handler(),
-			Overload: overload, Silences: silences})
+			Overload: overload, Silences: silences, Cluster: mem.healthz()})
 	httpSrv := newHTTPServer(srv.Handler(), log)
 	wsSrv := newHTTPServer(srv.WS, log)
 
@@ -187,7 +210,7 @@ func serve(cfg config, log *slog.Logger) error {
 	go func() { serveErr <- serveOn(wsSrv, wsLn, cfg) }()
 	log.Info("spo2 started", "http", httpLn.Addr().String(), "ws", wsLn.Addr().String(),
 		"urls", model.Len(), "tls", cfg.TLSCert != "", "slack", cfg.SlackHookURL != "", "auth", cfg.APIToken != "",
-		"allowed_targets", cfg.AllowedTargets.String())
+		"allowed_targets", cfg.AllowedTargets.String(), "member", mem.name())
 
 	var runErr error
 	select {
@@ -221,7 +244,11 @@ func serve(cfg config, log *slog.Logger) error {
 		_ = root.StopFuture(slack).Wait()
 	}
 	_ = root.StopFuture(supervisor).Wait()
-	system.Shutdown()
+	if mem != nil {
+		mem.leave(log)
+	} else {
+		system.Shutdown()
+	}
 	// 4. Close Badger (deferred above), which saves the last statuses.
 	if err := store.Close(); err != nil {
 		return err
@@ -242,16 +269,25 @@ func remaining(ctx context.Context, margin time.Duration) time.Duration {
 	return 100 * time.Millisecond
 }
 
-// startSlack starts the Slack batcher.
+// startSlack starts the Slack batcher; in cluster mode, the actor that runs
+// it on the member owning it, with its announced states in the registry.
 func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, model *readmodel.Model,
-	store *persistence.Store, silences *silence.Book, m *metrics.Metrics, log *slog.Logger) *actor.PID {
+	store *persistence.Store, silences *silence.Book, mem *member, m *metrics.Metrics, log *slog.Logger) *actor.PID {
 	if cfg.SlackHookURL == "" {
 		return nil
 	}
-	pid, _ := root.SpawnNamed(actors.NewSlackBatcherProps(actors.SlackConfig{
+	var announced slack.AnnouncementStore = store
+	if mem != nil {
+		announced = mem.registry
+	}
+	props := actors.NewSlackBatcherProps(actors.SlackConfig{
 		HookURL: cfg.SlackHookURL, BatchSize: cfg.SlackBatchSize, BatchWindow: cfg.SlackWindow, MaxBacklog: cfg.SlackBacklog,
 		Silences: silences,
-	}, broadcaster, model, store, m, log), "slack")
+	}, broadcaster, model, announced, m, log)
+	if mem != nil {
+		props = actors.NewSlackPlacementProps(props, log)
+	}
+	pid, _ := root.SpawnNamed(props, "slack")
 	return pid
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/lease"
+	"github.com/spo2/spo2/actors/membership"
 	"github.com/spo2/spo2/actors/metrics"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/actors/silence"
@@ -44,6 +45,15 @@ type SupervisorConfig struct {
 	KeepAlive   KeepAlivePolicy      // told which URLs are watched; may be nil
 	Metrics     *metrics.Metrics
 	Log         *slog.Logger
+
+	// Cluster mode (see supervisor_cluster.go). Clustered: this member runs
+	// checkers only for the URLs it owns, none before its first ViewChanged.
+	// Relay, when set, receives every local state change for the other
+	// members. LocalCopy, when set, receives every change of the registry
+	// of record (Store is then the registry, LocalCopy the Badger copy).
+	Clustered bool
+	Relay     *actor.PID
+	LocalCopy DurableStore
 }
 
 // Supervisor owns the set of registrations. It answers a Register or Remove
@@ -69,6 +79,7 @@ type Supervisor struct {
 	leases     lease.Heap
 	leaseTimer *time.Timer
 	leaseAt    time.Time
+	view       *membership.View // cluster mode: the latest view, nil before the first
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data, a
@@ -183,6 +194,9 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 			// broadcaster has before this one.
 			msg.event.Labels = msg.entry.Registration().Labels
 			ctx.Send(s.cfg.Broadcaster, msg.event)
+			if s.cfg.Relay != nil {
+				ctx.Send(s.cfg.Relay, msg.event)
+			}
 		}
 	case leaseTick:
 		s.expireDue(ctx)
@@ -190,6 +204,12 @@ func (s *Supervisor) Receive(ctx actor.Context) {
 		ctx.Respond(s.registered())
 	case silence.Change:
 		s.onSilences(ctx, msg)
+	case ViewChanged:
+		s.onView(ctx, msg.View)
+	case RegistryChanges:
+		s.onRegistry(ctx, msg)
+	case PeerStatuses:
+		s.onPeerStatuses(ctx, msg)
 	case *actor.Stopping:
 		s.stopLeaseTimer()
 	}
@@ -219,7 +239,9 @@ func (s *Supervisor) start(ctx actor.Context) {
 				continue // expires at once: no checker to start and stop
 			}
 		}
-		s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
+		if s.owns(reg.URL) {
+			s.spawnChecker(ctx, entry, firstProbeWithin(reg.Probe.Interval, s.cfg.Started))
+		}
 	}
 	s.cfg.Loaded = nil // let the start-up slice be collected
 	s.cfg.Log.Info("supervisor started", "urls", s.registered(), "leases", s.leases.Len())
@@ -400,9 +422,11 @@ func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
 	// The answer goes first: the registrations are durable and readable, and
 	// a checker's first probe is at least a moment away anyway. The client's
 	// next request is parsed while the checkers are spawned.
-	ctx.Send(c.replyTo, RegisterReply{Results: c.results})
+	if c.replyTo != nil { // nil for changes another cluster member wrote
+		ctx.Send(c.replyTo, RegisterReply{Results: c.results})
+	}
 	for _, entry := range unchecked {
-		if s.urls[entry.Registration().URL].checker == nil {
+		if u := entry.Registration().URL; s.urls[u].checker == nil && s.owns(u) {
 			s.spawnChecker(ctx, entry, 0) // it reads the entry's latest settings
 		}
 	}
@@ -453,8 +477,9 @@ func (s *Supervisor) takeOver(ctx actor.Context, prev *Supervisor) {
 	prev.urls = nil
 	s.armLeases()
 	spawned := 0
+	s.view = prev.view
 	for _, ref := range s.cfg.Model.Snapshot() {
-		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil {
+		if e := s.cfg.Model.Get(ref.Reg.URL); e != nil && s.owns(ref.Reg.URL) {
 			s.spawnChecker(ctx, e, 0)
 			spawned++
 		}

@@ -90,6 +90,9 @@ func (s *Supervisor) expireDue(ctx actor.Context) {
 		case reg.Lease.ExpiresAt.After(now): // renewed since
 			s.leases.Set(u, reg.Lease.ExpiresAt)
 			continue
+		case !s.owns(u): // in a cluster, the URL's owner expires it; look again later in case this member takes over
+			s.leases.Set(u, now.Add(expiryRetry))
+			continue
 		}
 		s.setLatest(u, nil)
 		items = append(items, pendingItem{prev: reg, url: u})

@@ -19,6 +19,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/readmodel"
 	"github.com/spo2/spo2/persistence"
+	"github.com/spo2/spo2/persistence/registry"
 )
 
 // askTimeout bounds how long a request waits for the supervisor's durable
@@ -143,7 +144,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 	reply, err := s.register(r.Context(), []actors.RegisterItem{{URL: u, Data: data, Overrides: overrides, Labels: labels,
 		TTL: ttl, Pause: pause}})
 	if err != nil {
-		writeError(w, storeFailureCode(err), err.Error())
+		writeStoreFailure(w, "", err)
 		return
 	}
 	res := reply.Results[0]
@@ -172,7 +173,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, _ httprouter.Par
 	reply := res.(actors.RemoveReply)
 	switch {
 	case reply.Err != nil:
-		writeError(w, storeFailureCode(reply.Err), "removal failed: "+reply.Err.Error())
+		writeStoreFailure(w, "removal failed", reply.Err)
 	case !reply.Found:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("url %q is not registered", u))
 	default:
@@ -206,7 +207,7 @@ func (s *Server) deleteAll(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	reply := res.(actors.RemoveMatchingReply)
 	if reply.Err != nil {
-		writeError(w, storeFailureCode(reply.Err), "removal failed, nothing was removed: "+reply.Err.Error())
+		writeStoreFailure(w, "removal failed, nothing was removed", reply.Err)
 		return
 	}
 	urls := reply.URLs
@@ -273,7 +274,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	if len(items) > 0 {
 		reply, err := s.register(r.Context(), items)
 		if err != nil {
-			writeError(w, storeFailureCode(err), err.Error())
+			writeStoreFailure(w, "", err)
 			return
 		}
 		for j, res := range reply.Results {
@@ -374,6 +375,43 @@ func storeFailureCode(err error) int {
 		return http.StatusInsufficientStorage
 	}
 	return http.StatusServiceUnavailable
+}
+
+// writeStoreFailure answers a write the store did not make: what failed,
+// then why; in cluster mode, when etcd could not be reached, only
+// "registry unavailable: <cause>", the same for every route.
+func writeStoreFailure(w http.ResponseWriter, what string, err error) {
+	if e := registryError(err); e != nil {
+		writeError(w, http.StatusServiceUnavailable, e.Error())
+		return
+	}
+	msg := err.Error()
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	writeError(w, storeFailureCode(err), msg)
+}
+
+// registryError returns the error in err's chain that says the registry
+// was unavailable, or nil.
+func registryError(err error) error {
+	if err == nil || !errors.Is(err, registry.ErrUnavailable) {
+		return nil
+	}
+	if strings.HasPrefix(err.Error(), registry.ErrUnavailable.Error()) {
+		return err
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return registryError(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if found := registryError(e); found != nil {
+				return found
+			}
+		}
+	}
+	return err
 }
 
 // register asks the supervisor and waits for the durable answer.

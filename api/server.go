@@ -75,6 +75,12 @@ type Deps struct {
 	}
 	// Silences, when set, serves /silences.
 	Silences *silence.Book
+	// Cluster, set in cluster mode, names this member and the live members
+	// it sees in /healthz.
+	Cluster interface {
+		Member() string
+		Members() []string
+	}
 }
 
 // Server holds the HTTP handlers. Create it with New.
@@ -137,13 +143,16 @@ func (s *Server) Handler() http.Handler {
 	// /healthz is a liveness check: an overloaded SpO₂ is alive, and a
 	// restart would not make it less loaded, so it answers 200 either way.
 	route(http.MethodGet, "/healthz", "healthz", paramsNone, func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		answer := map[string]any{"status": "ok"}
 		if s.deps.Overload != nil {
 			if ok, since, reason := s.deps.Overload.State(); ok {
-				writeJSON(w, http.StatusOK, map[string]string{"status": "overloaded", "since": since.UTC().Format(time.RFC3339), "reason": reason})
-				return
+				answer = map[string]any{"status": "overloaded", "since": since.UTC().Format(time.RFC3339), "reason": reason}
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		if c := s.deps.Cluster; c != nil {
+			answer["member"], answer["members"] = c.Member(), c.Members()
+		}
+		writeJSON(w, http.StatusOK, answer)
 	})
 	metricsHandler := jsonErrors(promhttp.HandlerFor(s.deps.Metrics.Registry, promhttp.HandlerOpts{}))
 	route(http.MethodGet, "/metrics", "metrics", paramsNone, func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {

@@ -129,7 +129,7 @@ func (s *Server) postSilence(w http.ResponseWriter, r *http.Request, _ httproute
 		return
 	}
 	if err := s.deps.Silences.Add(si); err != nil {
-		writeError(w, storeFailureCode(err), "silence not saved: "+err.Error())
+		writeStoreFailure(w, "silence not saved", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, si)
@@ -157,7 +157,7 @@ func (s *Server) deleteSilence(w http.ResponseWriter, _ *http.Request, p httprou
 		// The id is in the path already; the text stays the same for every id.
 		writeError(w, http.StatusNotFound, "no active silence has this id: it ended, or never existed")
 	case err != nil:
-		writeError(w, storeFailureCode(err), "silence not ended: "+err.Error())
+		writeStoreFailure(w, "silence not ended", err)
 	default:
 		writeJSON(w, http.StatusOK, si)
 	}

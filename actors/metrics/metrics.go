@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics are every collector SpO₂ exports. All names start with "spo2_".
@@ -197,4 +198,22 @@ func (u *urlCounter) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range counts {
 		ch <- prometheus.MustNewConstMetric(u.desc, prometheus.GaugeValue, float64(n), state)
 	}
+}
+
+// CountCluster registers, in cluster mode, spo2_cluster_members (the live
+// members this member sees, itself included) and spo2_cluster_owned_urls
+// (the URLs this member probes: its URL checkers), read at each scrape.
+func (m *Metrics) CountCluster(members func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_cluster_members", Help: "Live cluster members this member sees, itself included."},
+		func() float64 { return float64(members()) }))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spo2_cluster_owned_urls", Help: "URLs this member owns and probes."},
+		func() float64 {
+			var d dto.Metric
+			if err := m.URLCheckers.Write(&d); err != nil {
+				return math.NaN()
+			}
+			return d.GetGauge().GetValue()
+		}))
 }

@@ -42,6 +42,9 @@ type Options struct {
 	// Overload, when set, is told when SpO₂ runs out of local resources,
 	// and makes a timeout during which SpO₂ stalled inconclusive.
 	Overload *Overload
+	// Member, when set, is the cluster member's name, added to the probes'
+	// User-Agent: "SpO2/1 (health probe; member=<Member>)".
+	Member string
 }
 
 // Prober runs probes on the probe's own goroutine: it dials, writes the
@@ -53,6 +56,8 @@ type Prober struct {
 	dialer   *dialer
 	overload *Overload
 	idle     idleConns
+	// userHeader is the request's User-Agent line.
+	userHeader string
 }
 
 // New returns a prober. It loads the system's root certificates first (once
@@ -60,11 +65,21 @@ type Prober struct {
 // spend its timeout on SpO₂'s own start-up.
 func New(o Options) *Prober {
 	return &Prober{
-		keepAlive: newKeepAlive(o.MaxIdleConns),
-		dialer:    newDialer(o.Allow, newTLSConfig(o.InsecureSkipVerify), o.OnDial),
-		overload:  o.Overload,
-		idle:      idleConns{max: o.MaxIdleConns, timeout: o.IdleConnTimeout},
+		keepAlive:  newKeepAlive(o.MaxIdleConns),
+		dialer:     newDialer(o.Allow, newTLSConfig(o.InsecureSkipVerify), o.OnDial),
+		overload:   o.Overload,
+		idle:       idleConns{max: o.MaxIdleConns, timeout: o.IdleConnTimeout},
+		userHeader: "\r\nUser-Agent: " + UserAgent(o.Member) + "\r\n",
 	}
+}
+
+// UserAgent returns the User-Agent of the probes of member ("" in single
+// node mode).
+func UserAgent(member string) string {
+	if member == "" {
+		return userAgent
+	}
+	return "SpO2/1 (health probe; member=" + member + ")"
 }
 
 // Dialing returns the number of connections being opened (TCP connect and
@@ -112,7 +127,7 @@ func (p *Prober) do(ctx context.Context, url string, deadline time.Time) (int, e
 	keep := p.reuse.Load()
 	buf := requestBufs.Get().(*[]byte)
 	defer requestBufs.Put(buf)
-	*buf = t.appendRequest((*buf)[:0], !keep)
+	*buf = t.appendRequest((*buf)[:0], p.userHeader, !keep)
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	for retried := false; ; retried = true {

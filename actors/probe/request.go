@@ -161,14 +161,15 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// appendRequest appends the probe's GET request to b; close asks the server
-// to close the connection after answering.
-func (t *probeTarget) appendRequest(b []byte, close bool) []byte {
+// appendRequest appends the probe's GET request to b, with userHeader (the
+// User-Agent line, "\r\nUser-Agent: …\r\n"); close asks the server to close
+// the connection after answering.
+func (t *probeTarget) appendRequest(b []byte, userHeader string, close bool) []byte {
 	b = append(b, "GET "...)
 	b = append(b, t.uri...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, t.host...)
-	b = append(b, "\r\nUser-Agent: "+userAgent+"\r\n"...)
+	b = append(b, userHeader...)
 	if t.auth != "" {
 		b = append(b, "Authorization: "...)
 		b = append(b, t.auth...)

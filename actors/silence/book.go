@@ -33,6 +33,9 @@ var ErrNotFound = errors.New("no active silence with that id")
 
 // Book owns the active silences. Add and End write to the store before they
 // change anything, so a silence acknowledged to a client survives a crash.
+// Adopt, Forget and Replace take in changes another writer already stored
+// (in a cluster, another member, seen through the shared store) and write
+// nothing.
 // A silence ends by itself at its EndsAt, on a timer (one for the soonest
 // end, not a poll). Every change is reported to the function given to
 // OnChange. Safe for concurrent use; Current never blocks.
@@ -136,6 +139,118 @@ func (b *Book) End(id string) (Silence, error) {
 	b.log.Info("silence ended", "id", id, "by", "request")
 	b.tell(Change{Ended: []Silence{s}})
 	return s, nil
+}
+
+// Adopt makes the silence stored as raw active without writing it to the
+// store: one another writer already stored (another member of a cluster).
+// It replaces an active silence of the same id; when raw is the active
+// silence itself, nothing changes. A silence already over is not started,
+// and ends the active silence of its id, if any. A change is told like
+// Add's (a replacement as the old one ended and the new one started). It
+// fails only when raw cannot be decoded; after Close it does nothing.
+func (b *Book) Adopt(raw []byte) error {
+	var s Silence
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return fmt.Errorf("decode silence: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	now := time.Now()
+	if s.Ended(now) {
+		b.forget(s.ID, now)
+		return nil
+	}
+	var c Change
+	if old, ok := b.active[s.ID]; ok {
+		if same(&old, &s) {
+			return nil
+		}
+		c.Ended = []Silence{old}
+	}
+	c.Started = []Silence{s}
+	b.active[s.ID] = s
+	b.publish(now)
+	b.log.Debug("silence adopted", "id", s.ID, "url", s.URL, "labels", s.Labels, "ends_at", s.EndsAt)
+	b.tell(c)
+	return nil
+}
+
+// Forget ends the active silence id without deleting it from the store:
+// another writer already did. An id that is not active is ignored.
+func (b *Book) Forget(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.forget(id, time.Now())
+}
+
+// forget ends the active silence id locally and tells it. Called with mu
+// held.
+func (b *Book) forget(id string, now time.Time) {
+	s, ok := b.active[id]
+	if !ok {
+		return
+	}
+	delete(b.active, id)
+	b.publish(now)
+	b.log.Debug("silence forgotten", "id", id)
+	b.tell(Change{Ended: []Silence{s}})
+}
+
+// Replace makes exactly the silences stored as raws active, without
+// writing to the store (after reloading everything another writer stored).
+// Values that cannot be decoded are logged and skipped, silences already
+// over are left out. One Change tells every silence started, replaced or
+// ended (none when nothing changed). After Close it does nothing.
+func (b *Book) Replace(raws [][]byte) {
+	now := time.Now()
+	next := make(map[string]Silence, len(raws))
+	for _, raw := range raws {
+		var s Silence
+		if err := json.Unmarshal(raw, &s); err != nil {
+			b.log.Error("skipping a stored silence that cannot be read", "err", err)
+			continue
+		}
+		if !s.Ended(now) {
+			next[s.ID] = s
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	var c Change
+	for id, old := range b.active {
+		if s, ok := next[id]; !ok || !same(&old, &s) {
+			c.Ended = append(c.Ended, old)
+		}
+	}
+	for id, s := range next {
+		if old, ok := b.active[id]; !ok || !same(&old, &s) {
+			c.Started = append(c.Started, s)
+		}
+	}
+	if len(c.Started) == 0 && len(c.Ended) == 0 {
+		return
+	}
+	sortByEnd(c.Started)
+	sortByEnd(c.Ended)
+	b.active = next
+	b.publish(now)
+	b.log.Debug("silences replaced", "active", len(next), "started", len(c.Started), "ended", len(c.Ended))
+	b.tell(c)
+}
+
+// same reports whether a and b are the same silence, field for field.
+func same(a, b *Silence) bool {
+	return a.ID == b.ID && a.URL == b.URL && a.Labels == b.Labels && a.Reason == b.Reason &&
+		a.StartsAt.Equal(b.StartsAt) && a.EndsAt.Equal(b.EndsAt)
 }
 
 // Close stops the timer; nothing ends or changes afterwards.
