@@ -117,6 +117,20 @@ func (f *farm) firstProbe(path string, from time.Time, not string) (probe, bool)
 	return probe{}, false
 }
 
+// lastProbe returns the time of the latest probe of any of paths (zero
+// when none was probed).
+func (f *farm) lastProbe(paths []string) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var last time.Time
+	for _, p := range paths {
+		if h := f.probes[p]; len(h) > 0 && h[len(h)-1].at.After(last) {
+			last = h[len(h)-1].at
+		}
+	}
+	return last
+}
+
 // probedSince reports whether every path had a probe at or after from.
 func (f *farm) probedSince(paths []string, from time.Time) bool {
 	f.mu.Lock()
