@@ -124,11 +124,14 @@ func saveSilenceCopy(local *persistence.Store, id string, raw []byte, log *slog.
 	}
 }
 
-// leave leaves the cluster, which also shuts the actor system down, and
-// closes the registry.
-func (m *member) leave(log *slog.Logger) {
+// leave leaves the cluster within budget, which also shuts the actor system
+// down, and closes the registry.
+func (m *member) leave(budget time.Duration, log *slog.Logger) {
 	start := time.Now()
-	m.membership.Leave()
+	if !m.membership.Leave(budget) {
+		log.Warn("etcd did not answer: leaving without deregistering; the others see this member go after the membership timeout",
+			"waited", budget)
+	}
 	if err := m.registry.Close(); err != nil {
 		log.Warn("closing the registry", "err", err)
 	}

@@ -38,6 +38,9 @@ import (
 const (
 	shutdownBudget   = 9 * time.Second
 	slackFlushBudget = 2 * time.Second
+	// leaveBudget is the most a cluster member waits to deregister (about
+	// two seconds when etcd answers).
+	leaveBudget = 3 * time.Second
 )
 
 func main() { os.Exit(run()) }
@@ -245,7 +248,7 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	_ = root.StopFuture(supervisor).Wait()
 	if mem != nil {
-		mem.leave(log)
+		mem.leave(min(leaveBudget, remaining(deadline, time.Second)), log)
 	} else {
 		system.Shutdown()
 	}

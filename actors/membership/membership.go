@@ -164,14 +164,28 @@ func (m *Membership) onTopology(t *cluster.ClusterTopology) {
 }
 
 // Leave leaves the cluster (the others see it go at once instead of after
-// the membership timeout) and shuts the actor system down. It waits at most
-// about two seconds when the member is joined, and does not wait otherwise.
-func (m *Membership) Leave() {
+// the membership timeout) and shuts the actor system down. It returns within
+// budget: leaving takes about two seconds when etcd answers, and when it
+// does not, the member is left registered and the others see it go after
+// the membership timeout (as after a crash). It reports whether it left
+// within budget.
+func (m *Membership) Leave(budget time.Duration) bool {
 	select {
 	case <-m.joined:
-		m.cluster.Shutdown(true)
 	default:
 		m.cluster.ActorSystem.Shutdown()
+		return true
+	}
+	done := make(chan struct{})
+	go func() { // ends with the process if etcd never answers
+		m.cluster.Shutdown(true)
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(budget):
+		return false
 	}
 }
 

@@ -54,12 +54,12 @@ func (r *Registry) SaveAnnounced(states map[string]health.State) error {
 			[]clientv3.Op{clientv3.OpPut(r.prefix+prefixAnnounced+url, string(st))}, nil))
 		if len(ops) == maxTxnOps {
 			if err := flush(); err != nil {
-				return unavailable(fmt.Sprintf("save %d announced states", len(states)), err)
+				return r.unavailable(fmt.Sprintf("save %d announced states", len(states)), err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return unavailable(fmt.Sprintf("save %d announced states", len(states)), err)
+		return r.unavailable(fmt.Sprintf("save %d announced states", len(states)), err)
 	}
 	return nil
 }

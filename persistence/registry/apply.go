@@ -185,7 +185,7 @@ func (r *Registry) commit(t *txn, n int) error {
 		r.observer(time.Since(start), n)
 	}
 	if err != nil {
-		err = unavailable(fmt.Sprintf("commit %d registration changes", n), err)
+		err = r.unavailable(fmt.Sprintf("commit %d registration changes", n), err)
 		r.log.Error("registry write failed", "ops", n, "err", err)
 	}
 	return err

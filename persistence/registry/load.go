@@ -89,7 +89,7 @@ func (r *Registry) rangeAll(ctx context.Context, key, end string, rev int64, f f
 		resp, err := r.cli.Get(pctx, key, opts...)
 		cancel()
 		if err != nil {
-			return 0, unavailable(fmt.Sprintf("read %s", key), err)
+			return 0, r.unavailable(fmt.Sprintf("read %s", key), err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision

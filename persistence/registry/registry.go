@@ -158,12 +158,16 @@ func (r *Registry) Reachable(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	if _, err := r.cli.Get(ctx, r.prefix+prefixRegistration, clientv3.WithCountOnly()); err != nil {
-		return unavailable("reach etcd", err)
+		return r.unavailable("reach etcd", err)
 	}
 	return nil
 }
 
-// unavailable wraps err, the failure of doing what, with ErrUnavailable.
-func unavailable(what string, err error) error {
+// unavailable wraps err, the failure of doing what, with ErrUnavailable. A
+// request that ran out of time says so in words.
+func (r *Registry) unavailable(what string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s: etcd did not answer within %s", ErrUnavailable, what, r.timeout)
+	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }

@@ -22,7 +22,7 @@ func (r *Registry) SaveSilence(id string, value []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	if _, err := r.cli.Put(ctx, r.prefix+prefixSilence+id, string(value)); err != nil {
-		return unavailable("save silence "+id, err)
+		return r.unavailable("save silence "+id, err)
 	}
 	return nil
 }
@@ -33,7 +33,7 @@ func (r *Registry) DeleteSilence(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	if _, err := r.cli.Delete(ctx, r.prefix+prefixSilence+id); err != nil {
-		return unavailable("delete silence "+id, err)
+		return r.unavailable("delete silence "+id, err)
 	}
 	return nil
 }
