@@ -81,8 +81,10 @@ func Join(system *actor.ActorSystem, cfg Config) (*Membership, error) {
 		log:  cfg.Log,
 	}
 	remoting := make(chan error, 1)
-	provider := &lateProvider{baseKey: "/" + cfg.ClusterName + "/m", remoting: remoting, registered: make(chan struct{}),
-		selfKey: "/" + cfg.ClusterName + "/m/" + cfg.ClusterName + "/" + cfg.ClusterName + "@" + system.ID,
+	// Each member's provider has a key prefix of its own (see lateProvider).
+	members := "/" + cfg.ClusterName + "/m/"
+	provider := &lateProvider{membersKey: members, baseKey: members + name, remoting: remoting, registered: make(chan struct{}),
+		selfKey: members + name + "/" + cfg.ClusterName + "/" + cfg.ClusterName + "@" + system.ID,
 		etcd:    clientv3.Config{Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}}
 	m.cluster = cluster.New(system, cluster.Configure(cfg.ClusterName, provider,
 		disthash.New(), remote.Configure(host, port)))
@@ -147,9 +149,11 @@ func (m *Membership) Leave(budget time.Duration) bool {
 	default: // not registered (etcd was never reached): nothing to delete
 	}
 	m.stopWatch()
-	// Not Cluster.Shutdown(true): it would wait for etcd without a bound,
-	// and the provider's shutdown races with its own keep-alive.
-	m.cluster.Shutdown(false)
+	// Not Cluster.Shutdown: with true it waits for etcd without a bound
+	// (the provider's shutdown also races with its own keep-alive); either
+	// way it tells the cluster's gossip, which this member does not use.
+	m.cluster.ActorSystem.Shutdown()
+	m.cluster.Remote.Shutdown(false)
 	return left
 }
 

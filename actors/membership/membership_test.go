@@ -101,7 +101,7 @@ func TestWatchMembersFollowsRegistrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { m.watchMembers(watcher, "/t/m/", "/t/m/t/t@a~1"); close(done) }()
+	go func() { m.watchMembers(watcher, "/t/m/", "/t/m/a/t/t@a~1"); close(done) }()
 	t.Cleanup(func() { m.stopWatch(); <-done })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -110,7 +110,7 @@ func TestWatchMembersFollowsRegistrations(t *testing.T) {
 		t.Helper()
 		id := "t@" + name + "~1"
 		v := fmt.Sprintf(`{"id":%q,"name":%q,"host":"127.0.0.1","address":"127.0.0.1","port":%d,"kinds":[],"alive":true}`, id, id, port)
-		if _, err := cli.Put(ctx, "/t/m/t/"+id, v); err != nil {
+		if _, err := cli.Put(ctx, "/t/m/"+name+"/t/"+id, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +124,7 @@ func TestWatchMembersFollowsRegistrations(t *testing.T) {
 	}
 	put("c", 3)
 	waitView(t, views, "c join", "a", "b", "c")
-	if _, err := cli.Delete(ctx, "/t/m/t/t@b~1"); err != nil {
+	if _, err := cli.Delete(ctx, "/t/m/b/t/t@b~1"); err != nil {
 		t.Fatal(err)
 	}
 	waitView(t, views, "b leave", "a", "c")

@@ -19,13 +19,22 @@ import (
 // exists before it.
 //
 // The provider registers the member under baseKey with a lease it keeps
-// alive. Alongside it, the membership's own client watches the members'
-// registrations (watch) and deletes this member's when it leaves.
+// alive. Alongside it, the membership's own client watches every member's
+// registration under membersKey (watch) and deletes this member's when it
+// leaves.
+//
+// Each member's baseKey is its own (membersKey + its name), so the provider
+// of one member never sees another: protoactor's member list, gossip and
+// block list stay with the member alone. At this version they race (the
+// block list is read without its lock while a member that left is added to
+// it) and the provider can miss a member that registers while it starts
+// watching; the view is made from the watch instead.
 type lateProvider struct {
-	baseKey  string
-	selfKey  string // this member's registration, as the provider writes it
-	etcd     clientv3.Config
-	remoting chan<- error
+	membersKey string
+	baseKey    string
+	selfKey    string // this member's registration, as the provider writes it
+	etcd       clientv3.Config
+	remoting   chan<- error
 	// watch follows the members' registrations with cli until its context
 	// ends (Membership.watchMembers).
 	watch func(cli *clientv3.Client, prefix, selfKey string)
@@ -44,7 +53,7 @@ func (p *lateProvider) StartMember(c *cluster.Cluster) error {
 		return fmt.Errorf("CLUSTER_ETCD=%q: %w", strings.Join(p.etcd.Endpoints, ","), err)
 	}
 	p.cli = cli
-	go p.watch(cli, p.baseKey+"/", p.selfKey)
+	go p.watch(cli, p.membersKey, p.selfKey)
 	provider, err := etcd.NewWithConfig(p.baseKey, p.etcd)
 	if err != nil {
 		return fmt.Errorf("CLUSTER_ETCD=%q: %w", strings.Join(p.etcd.Endpoints, ","), err)
