@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,9 +109,12 @@ func getValue(t testing.TB, cli *clientv3.Client, key string) (string, bool) {
 func TestApplyLoadRoundTrip(t *testing.T) {
 	e := harness.StartEtcd(t)
 	cli := rawClient(t, e)
-	var commits []int
+	var (
+		mu      sync.Mutex
+		commits []int
+	)
 	r, err := Open(Config{Endpoints: []string{e.Endpoint}, Prefix: testPrefix, Log: quiet,
-		Observer: func(_ time.Duration, ops int) { commits = append(commits, ops) }})
+		Observer: func(_ time.Duration, ops int) { mu.Lock(); commits = append(commits, ops); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +144,15 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 	}
 
 	// 1,000 ops in one call: committed in chunks of at most 100 etcd ops.
+	mu.Lock()
 	commits = nil
+	mu.Unlock()
 	var bulk []persistence.Op
 	for i := range 1000 {
 		bulk = append(bulk, put(fmt.Sprintf("http://bulk-%04d/", i), fmt.Sprintf(`{"n":%d}`, i)))
 	}
 	write(t, r, bulk...)
+	mu.Lock()
 	if len(commits) < 10 {
 		t.Errorf("1,000 puts committed in %d transactions %v, want at least 10", len(commits), commits)
 	}
@@ -154,6 +161,7 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 			t.Errorf("a transaction of %d ops, want at most %d", n, maxTxnOps)
 		}
 	}
+	mu.Unlock()
 
 	// Calls are committed in the order they were made: the second value wins.
 	res := make(chan error, 2)
