@@ -66,5 +66,5 @@ func TestApplyThroughput(t *testing.T) {
 	if len(snap.Regs) != 10_000+100_000+calls {
 		t.Errorf("loaded %d registrations, want %d", len(snap.Regs), 10_000+100_000+calls)
 	}
-	measure("Load (one revision, pages of 10,000)", len(snap.Regs), func() { load(t, r) })
+	measure("Load (one revision, pages of 2,000)", len(snap.Regs), func() { load(t, r) })
 }
