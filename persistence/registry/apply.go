@@ -86,54 +86,17 @@ func (r *Registry) runCommitter() {
 			select {
 			case first = <-r.calls:
 			case <-r.stop:
-				// Close holds closeMu, so nothing more can arrive: commit what is queued.
-				for {
-					select {
-					case c := <-r.calls:
-						if err := r.commitCall(c); err != nil {
-							r.failQueued(err)
-							return
-						}
-					default:
-						return
-					}
-				}
+				r.drain()
+				return
 			}
 		}
+		var err error
 		if ops, size := cost(first.ops); ops > maxTxnOps || size > maxTxnBytes {
-			if err := r.commitCall(first); err != nil {
-				r.failQueued(err)
-			}
-			continue
-		}
-		group := []*call{first}
-		nops, size := cost(first.ops)
-	gather:
-		for {
-			select {
-			case c := <-r.calls:
-				o, s := cost(c.ops)
-				if nops+o > maxTxnOps || size+s > maxTxnBytes {
-					next = c
-					break gather
-				}
-				group = append(group, c)
-				nops, size = nops+o, size+s
-			default:
-				break gather
-			}
-		}
-		var t txn
-		n := 0
-		for _, c := range group {
-			for _, op := range c.ops {
-				t.add(op)
-			}
-			n += len(c.ops)
-		}
-		err := r.commit(&t, n)
-		for _, c := range group {
-			c.done(err)
+			err = r.commitCall(first)
+		} else {
+			var group []*call
+			group, next = r.gather(first)
+			err = r.commitGroup(group)
 		}
 		if err != nil {
 			if next != nil {
@@ -143,6 +106,62 @@ func (r *Registry) runCommitter() {
 			r.failQueued(err)
 		}
 	}
+}
+
+// drain commits what is queued at Close, one call at a time; Close holds
+// closeMu, so nothing more can arrive. After a failure the rest fail with
+// it.
+func (r *Registry) drain() {
+	for {
+		select {
+		case c := <-r.calls:
+			if err := r.commitCall(c); err != nil {
+				r.failQueued(err)
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// gather returns first with the small calls queued behind it that fit one
+// transaction together, and the call that did not fit (nil when the queue
+// ran empty first).
+func (r *Registry) gather(first *call) (group []*call, next *call) {
+	group = []*call{first}
+	nops, size := cost(first.ops)
+	for {
+		select {
+		case c := <-r.calls:
+			o, s := cost(c.ops)
+			if nops+o > maxTxnOps || size+s > maxTxnBytes {
+				return group, c
+			}
+			group = append(group, c)
+			nops, size = nops+o, size+s
+		default:
+			return group, nil
+		}
+	}
+}
+
+// commitGroup commits calls that fit one transaction together, and tells
+// each caller the one outcome.
+func (r *Registry) commitGroup(group []*call) error {
+	var t txn
+	n := 0
+	for _, c := range group {
+		for _, op := range c.ops {
+			t.add(op)
+		}
+		n += len(c.ops)
+	}
+	err := r.commit(&t, n)
+	for _, c := range group {
+		c.done(err)
+	}
+	return err
 }
 
 // commitCall commits one call too big for one transaction and tells its
