@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -89,6 +90,7 @@ func (m *member) follow(ctx context.Context, root *actor.RootContext, supervisor
 				raws = append(raws, raw)
 				saveSilenceCopy(local, id, raw, log)
 			}
+			dropSilenceCopies(local, snap.Silences, log)
 			root.Send(supervisor, actors.RegistryChanges{Changes: changes, Resync: true})
 			silences.Replace(raws)
 			log.Info("registry loaded", "registrations", len(changes), "silences", len(raws), "revision", snap.Rev)
@@ -155,4 +157,26 @@ func (m *member) healthz() interface {
 		return nil
 	}
 	return m.membership
+}
+
+// dropSilenceCopies deletes from the local copy the silences the registry
+// no longer holds (ended while this member was away), so that they do not
+// come back at its next start.
+func dropSilenceCopies(local *persistence.Store, keep map[string][]byte, log *slog.Logger) {
+	raws, err := local.LoadSilences()
+	if err != nil {
+		log.Warn("reading the local copy of the silences failed", "err", err)
+		return
+	}
+	for _, raw := range raws {
+		var si silence.Silence
+		if json.Unmarshal(raw, &si) != nil || si.ID == "" {
+			continue
+		}
+		if _, ok := keep[si.ID]; !ok {
+			if err := local.DeleteSilence(si.ID); err != nil {
+				log.Warn("deleting a silence from the local copy failed", "id", si.ID, "err", err)
+			}
+		}
+	}
 }

@@ -215,8 +215,8 @@ func (s *Supervisor) onPeerStatuses(ctx actor.Context, msg PeerStatuses) {
 	for i := range msg.Changes {
 		p := &msg.Changes[i]
 		slot := s.urls[p.URL]
-		if slot.reg == nil {
-			continue // not registered (any more)
+		if slot.reg == nil || slot.reg.Paused {
+			continue // not registered (any more), or paused here since
 		}
 		e := s.cfg.Model.Get(p.URL)
 		if e == nil {

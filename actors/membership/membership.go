@@ -4,6 +4,7 @@
 package membership
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -43,14 +43,17 @@ type Config struct {
 // to the functions given to OnChange. Until the first View, View returns
 // nil: a member that has not joined owns nothing.
 type Membership struct {
-	self    Member
-	cluster *cluster.Cluster
-	log     *slog.Logger
-	view    atomic.Pointer[View]
+	self     Member
+	cluster  *cluster.Cluster
+	provider *lateProvider
+	log      *slog.Logger
+	view     atomic.Pointer[View]
+	// watchCtx ends the watch of the members' registrations (Leave).
+	watchCtx  context.Context
+	stopWatch context.CancelFunc
 
 	mu        sync.Mutex
 	listeners []func(*View)
-	joined    chan struct{}
 }
 
 // Join prepares system as a cluster member and starts joining. It fails
@@ -73,25 +76,21 @@ func Join(system *actor.ActorSystem, cfg Config) (*Membership, error) {
 	// member restarted under the same name is a new incarnation (protoactor
 	// blocks the ids of members that left), yet keeps its name.
 	system.ID = name + "~" + randomSuffix()
-	provider, err := etcd.NewWithConfig("/"+cfg.ClusterName+"/m", clientv3.Config{
-		Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("CLUSTER_ETCD=%q: %w", strings.Join(cfg.Etcd, ","), err)
-	}
 	m := &Membership{
-		self:   Member{Name: name, Address: net.JoinHostPort(host, strconv.Itoa(port))},
-		log:    cfg.Log,
-		joined: make(chan struct{}),
+		self: Member{Name: name, Address: net.JoinHostPort(host, strconv.Itoa(port))},
+		log:  cfg.Log,
 	}
 	remoting := make(chan error, 1)
-	m.cluster = cluster.New(system, cluster.Configure(cfg.ClusterName, signalingProvider{provider, remoting},
+	// Each member's provider has a key prefix of its own (see lateProvider).
+	members := "/" + cfg.ClusterName + "/m/"
+	provider := &lateProvider{membersKey: members, baseKey: members + name, remoting: remoting, registered: make(chan struct{}),
+		selfKey: members + name + "/" + cfg.ClusterName + "/" + cfg.ClusterName + "@" + system.ID,
+		etcd:    clientv3.Config{Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}}
+	m.cluster = cluster.New(system, cluster.Configure(cfg.ClusterName, provider,
 		disthash.New(), remote.Configure(host, port)))
-	system.EventStream.Subscribe(func(evt any) {
-		if t, ok := evt.(*cluster.ClusterTopology); ok {
-			m.onTopology(t)
-		}
-	})
+	m.provider = provider
+	m.watchCtx, m.stopWatch = context.WithCancel(context.Background())
+	provider.watch = m.watchMembers
 	go m.start(remoting)
 	if err := <-remoting; err != nil {
 		return nil, fmt.Errorf("CLUSTER_ADDR=%q: %w", cfg.Addr, err)
@@ -99,8 +98,9 @@ func Join(system *actor.ActorSystem, cfg Config) (*Membership, error) {
 	return m, nil
 }
 
-// start joins; it blocks while etcd cannot be reached. remoting is told
-// (closed) once the actor remoting listens, or given the reason it failed.
+// start joins; it blocks while etcd cannot be reached. remoting (buffered,
+// one slot) is sent nil once the actor remoting listens, or the reason it
+// failed.
 func (m *Membership) start(remoting chan<- error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -114,20 +114,6 @@ func (m *Membership) start(remoting chan<- error) {
 	}()
 	m.log.Info("joining the cluster", "member", m.self.Name, "addr", m.self.Address)
 	m.cluster.StartMember()
-	close(m.joined)
-}
-
-// signalingProvider tells when protoactor has started remoting and asks the
-// etcd provider to register the member: remoting sets the actor system's
-// address, which must not change while actors are being spawned.
-type signalingProvider struct {
-	*etcd.Provider
-	remoting chan<- error
-}
-
-func (p signalingProvider) StartMember(c *cluster.Cluster) error {
-	close(p.remoting)
-	return p.Provider.StartMember(c)
 }
 
 // Self returns this member.
@@ -137,8 +123,8 @@ func (m *Membership) Self() Member { return m.self }
 func (m *Membership) View() *View { return m.view.Load() }
 
 // OnChange adds f to the functions told of every new View, in order, from
-// the cluster's event goroutine, starting with the current one if the
-// member has joined: f must not block.
+// the membership's goroutine, starting with the current one if the member
+// has joined: f must not block.
 func (m *Membership) OnChange(f func(*View)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -148,45 +134,27 @@ func (m *Membership) OnChange(f func(*View)) {
 	}
 }
 
-func (m *Membership) onTopology(t *cluster.ClusterTopology) {
-	members := make([]Member, 0, len(t.Members))
-	for _, cm := range t.Members {
-		members = append(members, Member{Name: NameOf(cm.Id), Address: net.JoinHostPort(cm.Host, strconv.Itoa(int(cm.Port)))})
-	}
-	v := NewView(m.self, members)
-	m.log.Info("cluster members changed", "member", m.self.Name, "members", strings.Join(v.Names(), ","))
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.view.Store(v)
-	for _, f := range m.listeners {
-		f(v)
-	}
-}
-
-// Leave leaves the cluster (the others see it go at once instead of after
-// the membership timeout) and shuts the actor system down. It returns within
-// budget: leaving takes about two seconds when etcd answers, and when it
-// does not, the member is left registered and the others see it go after
-// the membership timeout (as after a crash). It reports whether it left
-// within budget.
+// Leave leaves the cluster and shuts the actor system down, within budget:
+// it deletes the member's registration, so that the others see it go at
+// once, instead of after the membership timeout; when etcd does not answer
+// within budget the others see it go after the timeout, as after a crash.
+// It reports whether the registration was deleted.
 func (m *Membership) Leave(budget time.Duration) bool {
+	left := true
 	select {
-	case <-m.joined:
-	default:
-		m.cluster.ActorSystem.Shutdown()
-		return true
+	case <-m.provider.registered:
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		left = m.provider.deregister(ctx) == nil
+		cancel()
+	default: // not registered (etcd was never reached): nothing to delete
 	}
-	done := make(chan struct{})
-	go func() { // ends with the process if etcd never answers
-		m.cluster.Shutdown(true)
-		close(done)
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(budget):
-		return false
-	}
+	m.stopWatch()
+	// Not Cluster.Shutdown: with true it waits for etcd without a bound
+	// (the provider's shutdown also races with its own keep-alive); either
+	// way it tells the cluster's gossip, which this member does not use.
+	m.cluster.ActorSystem.Shutdown()
+	m.cluster.Remote.Shutdown(false)
+	return left
 }
 
 // NameOf returns the member name in a protoactor member id: the id is

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -22,6 +23,9 @@ const (
 	maxTxnBytes = 1 << 20
 	// opOverhead is counted per operation on top of its key and value.
 	opOverhead = 16
+	// pipelineDepth is how many transactions of one big call are in flight
+	// at once.
+	pipelineDepth = 4
 )
 
 type call struct {
@@ -39,9 +43,12 @@ type call struct {
 // in the order they were made. Small calls made concurrently are gathered
 // into one transaction and succeed or fail together. A call too big for one
 // etcd transaction (over 100 etcd operations, a delete counting two, or
-// 1 MiB) is committed alone, in chunks, in order, and done is called after
-// the last; when a chunk fails the call stops there and the chunks before
-// it stay committed, so retrying the same call is safe.
+// 1 MiB) is committed alone, in chunks, and done is called after the last:
+// several ops of the call on one URL come down to their net effect (the
+// last op wins; a delete among them still removes the announced state), so
+// the chunks touch different keys and a few are in flight at once. When a
+// chunk fails no further chunk starts, and the chunks already committed
+// stay committed: retrying the same call is safe.
 //
 // When a transaction fails because etcd is out of reach, every call queued
 // behind it fails at once with the same error rather than each waiting out
@@ -79,54 +86,17 @@ func (r *Registry) runCommitter() {
 			select {
 			case first = <-r.calls:
 			case <-r.stop:
-				// Close holds closeMu, so nothing more can arrive: commit what is queued.
-				for {
-					select {
-					case c := <-r.calls:
-						if err := r.commitCall(c); err != nil {
-							r.failQueued(err)
-							return
-						}
-					default:
-						return
-					}
-				}
+				r.drain()
+				return
 			}
 		}
+		var err error
 		if ops, size := cost(first.ops); ops > maxTxnOps || size > maxTxnBytes {
-			if err := r.commitCall(first); err != nil {
-				r.failQueued(err)
-			}
-			continue
-		}
-		group := []*call{first}
-		nops, size := cost(first.ops)
-	gather:
-		for {
-			select {
-			case c := <-r.calls:
-				o, s := cost(c.ops)
-				if nops+o > maxTxnOps || size+s > maxTxnBytes {
-					next = c
-					break gather
-				}
-				group = append(group, c)
-				nops, size = nops+o, size+s
-			default:
-				break gather
-			}
-		}
-		var t txn
-		n := 0
-		for _, c := range group {
-			for _, op := range c.ops {
-				t.add(op)
-			}
-			n += len(c.ops)
-		}
-		err := r.commit(&t, n)
-		for _, c := range group {
-			c.done(err)
+			err = r.commitCall(first)
+		} else {
+			var group []*call
+			group, next = r.gather(first)
+			err = r.commitGroup(group)
 		}
 		if err != nil {
 			if next != nil {
@@ -138,26 +108,103 @@ func (r *Registry) runCommitter() {
 	}
 }
 
-// commitCall commits one call in as many transactions as it needs, in
-// order, and tells its caller the outcome: the first failure, or nil.
-func (r *Registry) commitCall(c *call) error {
-	var t txn
-	nops, size, n := 0, 0, 0
-	for _, op := range c.ops {
-		o, s := opCost(op)
-		if n > 0 && (nops+o > maxTxnOps || size+s > maxTxnBytes) {
-			if err := r.commit(&t, n); err != nil {
-				c.done(err)
-				return err
+// drain commits what is queued at Close, one call at a time; Close holds
+// closeMu, so nothing more can arrive. After a failure the rest fail with
+// it.
+func (r *Registry) drain() {
+	for {
+		select {
+		case c := <-r.calls:
+			if err := r.commitCall(c); err != nil {
+				r.failQueued(err)
+				return
 			}
-			t, nops, size, n = txn{}, 0, 0, 0
+		default:
+			return
 		}
-		t.add(op)
-		nops, size, n = nops+o, size+s, n+1
+	}
+}
+
+// gather returns first with the small calls queued behind it that fit one
+// transaction together, and the call that did not fit (nil when the queue
+// ran empty first).
+func (r *Registry) gather(first *call) (group []*call, next *call) {
+	group = []*call{first}
+	nops, size := cost(first.ops)
+	for {
+		select {
+		case c := <-r.calls:
+			o, s := cost(c.ops)
+			if nops+o > maxTxnOps || size+s > maxTxnBytes {
+				return group, c
+			}
+			group = append(group, c)
+			nops, size = nops+o, size+s
+		default:
+			return group, nil
+		}
+	}
+}
+
+// commitGroup commits calls that fit one transaction together, and tells
+// each caller the one outcome.
+func (r *Registry) commitGroup(group []*call) error {
+	var t txn
+	n := 0
+	for _, c := range group {
+		for _, op := range c.ops {
+			t.add(op)
+		}
+		n += len(c.ops)
 	}
 	err := r.commit(&t, n)
-	c.done(err)
+	for _, c := range group {
+		c.done(err)
+	}
 	return err
+}
+
+// commitCall commits one call too big for one transaction and tells its
+// caller the outcome: the first failure, or nil. The call's net effect on
+// each URL is split into chunks that touch disjoint keys, so up to
+// pipelineDepth of them are in flight at once: their order does not change
+// the outcome. After a failure no further chunk starts.
+func (r *Registry) commitCall(c *call) error {
+	var whole txn
+	for _, op := range c.ops {
+		whole.add(op)
+	}
+	chunks := whole.split()
+	sem := make(chan struct{}, pipelineDepth)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for i := range chunks {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(t *txn) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.commit(t, len(t.order)); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}(&chunks[i])
+	}
+	wg.Wait()
+	c.done(firstErr)
+	return firstErr
 }
 
 // failQueued fails every call queued now with err.
@@ -234,6 +281,34 @@ func (t *txn) add(op persistence.Op) {
 	}
 	c.op = op
 	c.deleted = c.deleted || op.Reg == nil
+}
+
+// split cuts t into transactions of at most maxTxnOps etcd operations and
+// maxTxnBytes, in order; they share t's changes.
+func (t *txn) split() []txn {
+	var out []txn
+	from, nops, size := 0, 0, 0
+	for i, url := range t.order {
+		o, s := t.last[url].cost()
+		if i > from && (nops+o > maxTxnOps || size+s > maxTxnBytes) {
+			out = append(out, txn{order: t.order[from:i:i], last: t.last})
+			from, nops, size = i, 0, 0
+		}
+		nops, size = nops+o, size+s
+	}
+	if from < len(t.order) {
+		out = append(out, txn{order: t.order[from:], last: t.last})
+	}
+	return out
+}
+
+// cost returns the etcd operations and bytes of c in a transaction.
+func (c *urlChange) cost() (nops, size int) {
+	nops, size = opCost(c.op)
+	if c.op.Reg != nil && c.deleted {
+		nops, size = nops+1, size+len(c.op.URL)+opOverhead
+	}
+	return nops, size
 }
 
 // etcdOps returns the transaction's etcd operations under prefix.

@@ -14,8 +14,9 @@ import (
 	"github.com/spo2/spo2/actors/health"
 )
 
-// pageSize is how many keys one etcd read returns at most.
-const pageSize = 10_000
+// pageSize is how many keys one etcd read returns at most: with custom
+// data of at most 64 KiB per registration, a page stays under 128 MiB.
+const pageSize = 2_000
 
 // Snapshot is every registration and silence at one etcd revision.
 type Snapshot struct {
@@ -29,7 +30,7 @@ type Snapshot struct {
 }
 
 // Load reads every registration and silence at one revision, in pages of
-// 10,000 keys, each page bounded by the timeout. A registration that
+// 2,000 keys, each page bounded by the timeout. A registration that
 // cannot be decoded is logged and left out. When etcd compacts the
 // revision during the read, Load starts again (three times at most). Any
 // other failure wraps ErrUnavailable.

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -108,9 +111,12 @@ func getValue(t testing.TB, cli *clientv3.Client, key string) (string, bool) {
 func TestApplyLoadRoundTrip(t *testing.T) {
 	e := harness.StartEtcd(t)
 	cli := rawClient(t, e)
-	var commits []int
+	var (
+		mu      sync.Mutex
+		commits []int
+	)
 	r, err := Open(Config{Endpoints: []string{e.Endpoint}, Prefix: testPrefix, Log: quiet,
-		Observer: func(_ time.Duration, ops int) { commits = append(commits, ops) }})
+		Observer: func(_ time.Duration, ops int) { mu.Lock(); commits = append(commits, ops); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +146,15 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 	}
 
 	// 1,000 ops in one call: committed in chunks of at most 100 etcd ops.
+	mu.Lock()
 	commits = nil
+	mu.Unlock()
 	var bulk []persistence.Op
 	for i := range 1000 {
 		bulk = append(bulk, put(fmt.Sprintf("http://bulk-%04d/", i), fmt.Sprintf(`{"n":%d}`, i)))
 	}
 	write(t, r, bulk...)
+	mu.Lock()
 	if len(commits) < 10 {
 		t.Errorf("1,000 puts committed in %d transactions %v, want at least 10", len(commits), commits)
 	}
@@ -154,6 +163,7 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 			t.Errorf("a transaction of %d ops, want at most %d", n, maxTxnOps)
 		}
 	}
+	mu.Unlock()
 
 	// Calls are committed in the order they were made: the second value wins.
 	res := make(chan error, 2)
@@ -187,13 +197,15 @@ func TestApplyLoadRoundTrip(t *testing.T) {
 	}
 }
 
-// Load reads page by page at one revision: more keys than a page, and
-// writes made between pages are not seen.
-func TestLoadPaginates(t *testing.T) {
+// Load reads page by page, in key order, at one revision: a write made
+// between two pages is not seen.
+func TestLoadPaginatesAtOneRevision(t *testing.T) {
 	e := harness.StartEtcd(t)
+	cli := rawClient(t, e)
 	r := openRegistry(t, e.Endpoint, 0, nil)
+	n := 2*pageSize + 10
 	var bulk []persistence.Op
-	for i := range pageSize + 10 {
+	for i := range n {
 		bulk = append(bulk, put(fmt.Sprintf("http://p-%05d/", i), `{}`))
 	}
 	write(t, r, bulk...)
@@ -201,13 +213,35 @@ func TestLoadPaginates(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := load(t, r)
-	if len(snap.Regs) != pageSize+10 || len(snap.Silences) != 1 || string(snap.Silences["s1"]) != `{"id":"s1"}` {
-		t.Fatalf("loaded %d registrations and silences %q, want %d and s1", len(snap.Regs), snap.Silences, pageSize+10)
+	if len(snap.Regs) != n || len(snap.Silences) != 1 || string(snap.Silences["s1"]) != `{"id":"s1"}` {
+		t.Fatalf("loaded %d registrations and silences %q, want %d and s1", len(snap.Regs), snap.Silences, n)
 	}
 	for i, reg := range snap.Regs {
 		if want := fmt.Sprintf("http://p-%05d/", i); reg.URL != want {
 			t.Fatalf("registration %d is %s, want %s (key order)", i, reg.URL, want)
 		}
+	}
+
+	var keys []string
+	changed := false
+	_, err := r.rangeAll(context.Background(), testPrefix+"r/", testPrefix+"r0", 0, func(kv *mvccpb.KeyValue) {
+		keys = append(keys, string(kv.Key))
+		if !changed { // during the first page: add a key to the last, delete one of the second
+			changed = true
+			ctx := context.Background()
+			if _, err := cli.Put(ctx, testPrefix+"r/http://p-99999/", "{}"); err != nil {
+				t.Error(err)
+			}
+			if _, err := cli.Delete(ctx, testPrefix+fmt.Sprintf("r/http://p-%05d/", pageSize+1)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != n || keys[len(keys)-1] != testPrefix+fmt.Sprintf("r/http://p-%05d/", n-1) {
+		t.Errorf("read %d keys, the last %s; want the %d there were when the read began", len(keys), keys[len(keys)-1], n)
 	}
 }
 
@@ -284,7 +318,9 @@ func TestAnnouncedRoundTrip(t *testing.T) {
 // and Close does not hang.
 func TestWithoutEtcd(t *testing.T) {
 	endpoint := harness.ClosedPortURL(t, "")
-	r, err := Open(Config{Endpoints: []string{endpoint}, Timeout: 300 * time.Millisecond, Log: quiet})
+	var attempts atomic.Int64
+	r, err := Open(Config{Endpoints: []string{endpoint}, Timeout: 300 * time.Millisecond, Log: quiet,
+		Observer: func(time.Duration, int) { attempts.Add(1) }})
 	if err != nil {
 		t.Fatalf("Open without etcd: %v", err)
 	}
@@ -320,15 +356,24 @@ func TestWithoutEtcd(t *testing.T) {
 	}
 
 	// Calls queued behind a failing one fail with it rather than each
-	// waiting out its own timeout; all of them fail.
-	res := make(chan error, 50)
-	for range 50 {
-		r.Apply([]persistence.Op{put("http://q/", `{}`)}, func(err error) { res <- err })
+	// waiting out its own timeout: they are not even attempted.
+	const calls = 20
+	res := make(chan error, calls)
+	before := attempts.Load()
+	for i := range calls {
+		var ops []persistence.Op
+		for j := range 150 { // two transactions each
+			ops = append(ops, put(fmt.Sprintf("http://q-%d-%d/", i, j), `{}`))
+		}
+		r.Apply(ops, func(err error) { res <- err })
 	}
-	for range 50 {
+	for range calls {
 		if err := <-res; !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("queued call: %v, want ErrUnavailable", err)
 		}
+	}
+	if n := attempts.Load() - before; n > 4 {
+		t.Errorf("%d transactions attempted for %d queued calls while etcd was down, want those of the first only", n, calls)
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
