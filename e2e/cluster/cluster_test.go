@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -133,10 +134,17 @@ func testDeleteByLabel(t *testing.T, s *scene) {
 	}
 	s.mu.Unlock()
 	for _, name := range s.c.names {
-		harness.Eventually(t, 10*time.Second, "GET /all?labels=role=load empty on "+name, func() bool {
+		left := -1
+		if !harness.Poll(10*time.Second, func() bool {
 			r, err := harness.Send(client, http.MethodGet, s.c.member(name).URL("/all?labels=role=load"), nil)
-			return err == nil && r.Code == http.StatusOK && string(r.Body) == "[]"
-		})
+			var recs []json.RawMessage
+			if err == nil && r.Code == http.StatusOK && json.Unmarshal(r.Body, &recs) == nil {
+				left = len(recs)
+			}
+			return left == 0
+		}) {
+			t.Errorf("GET /all?labels=role=load on %s: %d records 10 s after the DELETE answered, want none", name, left)
+		}
 	}
 	// The members stop probing them: wait for two quiet intervals, then
 	// see when the last probe came.
@@ -445,13 +453,16 @@ func hasData(p *harness.Process, u string, data json.RawMessage) bool {
 	return json.Unmarshal(r.Body, &rec) == nil && harness.JSONEqual(rec.Data, data)
 }
 
-// testFanOut: a WebSocket client of m1 receives the status events of a URL
-// that m2 probes.
+// testFanOut: WebSocket clients of every member — m1 restarted last, by
+// the write subtest — receive the status events of a URL that m2 probes.
 func testFanOut(t *testing.T, s *scene) {
 	s.c.whole(t)
-	const a, b = "m1", "m2"
-	ws := harness.ConnectWS(t, "ws://"+s.c.member(a).WSAddr+"/", nil, nil)
-	ws.WaitSynced(t)
+	const b = "m2"
+	clients := map[string]*harness.WSClient{}
+	for _, name := range s.c.names {
+		clients[name] = harness.ConnectWS(t, "ws://"+s.c.member(name).WSAddr+"/", nil, nil)
+		clients[name].WaitSynced(t)
+	}
 
 	// A URL that b has probed, alone, over the last three probes, the last
 	// one within the last two intervals (so not one being handed over).
@@ -475,9 +486,20 @@ func testFanOut(t *testing.T, s *scene) {
 		} else {
 			s.farm.heal(path)
 		}
-		ws.Next(t, 10*time.Second, fmt.Sprintf("status event %s of %s on %s's WebSocket", state, path, a), func(e harness.Event) bool {
-			return e.Type == "status" && e.URL == u && e.State == state
+		got := map[string]bool{}
+		harness.Poll(10*time.Second, func() bool {
+			for name, c := range clients {
+				got[name] = got[name] || slices.ContainsFunc(c.All(), func(e harness.Event) bool {
+					return e.Type == "status" && e.URL == u && e.State == state && e.At.After(flipped.Add(-time.Second))
+				})
+			}
+			return len(got) == len(clients) && !slices.Contains(slices.Collect(maps.Values(got)), false)
 		})
+		for _, name := range s.c.names {
+			if !got[name] {
+				t.Errorf("no status event %s of %s (probed by %s) on %s's WebSocket within 10 s; got it on %v", state, path, b, name, got)
+			}
+		}
 		for _, pr := range s.farm.history(path) {
 			if !pr.at.Before(flipped) && pr.member != b {
 				t.Errorf("%s probed by %s after the flip to %s, want only %s", path, pr.member, state, b)
