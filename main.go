@@ -288,7 +288,7 @@ func startSlack(cfg config, root *actor.RootContext, broadcaster *actor.PID, mod
 		Silences: silences,
 	}, broadcaster, model, announced, m, log)
 	if mem != nil {
-		props = actors.NewSlackPlacementProps(props, log)
+		props = actors.NewSlackPlacementProps(props, actors.SlackSettle, log)
 	}
 	pid, _ := root.SpawnNamed(props, "slack")
 	return pid

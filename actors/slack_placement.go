@@ -13,34 +13,35 @@ import (
 // SlackKey is the key whose owner runs the cluster's one Slack batcher.
 const SlackKey = "spo2/slack"
 
-// slackSettle is how long a member waits, after a view makes it the Slack
+// SlackSettle is how long a member waits, after a view makes it the Slack
 // batcher's owner, before it starts the batcher: time for the statuses of
 // the other members' URLs to reach its read model (they are sent to a member
 // as it joins), so that the batcher's first look does not take an old copy
 // for a change.
-const slackSettle = 3 * time.Second
+const SlackSettle = 3 * time.Second
 
 // slackSettled starts the batcher if this member still owns it.
 type slackSettled struct{ view *membership.View }
 
 // NewSlackPlacementProps returns the props of the actor that places the
 // Slack batcher in a cluster: the batcher (batcher's props) runs as its
-// child on the member that owns SlackKey, and stops when another member
-// takes the key. Every member's batcher subscribes to its own broadcaster,
+// child on the member that owns SlackKey, from settle (SlackSettle) after
+// the member took the key, and stops when another member takes it. Every member's batcher subscribes to its own broadcaster,
 // which streams every member's state changes; announced states live in the
 // registry shared by the members, so a batcher that starts after a
 // fail-over announces what its predecessor had not (and only that).
 //
 // It forwards silence.Change and SlackFlush to the batcher; without one it
 // answers SlackFlush at once.
-func NewSlackPlacementProps(batcher *actor.Props, log *slog.Logger) *actor.Props {
+func NewSlackPlacementProps(batcher *actor.Props, settle time.Duration, log *slog.Logger) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &slackPlacement{batcherProps: batcher, log: log}
+		return &slackPlacement{batcherProps: batcher, settle: settle, log: log}
 	})
 }
 
 type slackPlacement struct {
 	batcherProps *actor.Props
+	settle       time.Duration
 	log          *slog.Logger
 	view         *membership.View
 	batcher      *actor.PID
@@ -55,7 +56,7 @@ func (p *slackPlacement) Receive(ctx actor.Context) {
 		switch {
 		case owns && p.batcher == nil:
 			self, root, v := ctx.Self(), ctx.ActorSystem().Root, msg.View
-			time.AfterFunc(slackSettle, func() { root.Send(self, slackSettled{view: v}) })
+			time.AfterFunc(p.settle, func() { root.Send(self, slackSettled{view: v}) })
 		case !owns && p.batcher != nil:
 			ctx.Stop(p.batcher)
 			p.batcher = nil

@@ -86,8 +86,11 @@ func Join(system *actor.ActorSystem, cfg Config) (*Membership, error) {
 	provider := &lateProvider{membersKey: members, baseKey: members + name, remoting: remoting, registered: make(chan struct{}),
 		selfKey: members + name + "/" + cfg.ClusterName + "/" + cfg.ClusterName + "@" + system.ID,
 		etcd:    clientv3.Config{Endpoints: cfg.Etcd, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}}
-	m.cluster = cluster.New(system, cluster.Configure(cfg.ClusterName, provider,
-		disthash.New(), remote.Configure(host, port)))
+	clusterCfg := cluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(host, port))
+	// The cluster's gossip has no one to talk to (see lateProvider): it
+	// ticks once a day instead of every 300 ms.
+	clusterCfg.GossipInterval = 24 * time.Hour
+	m.cluster = cluster.New(system, clusterCfg)
 	m.provider = provider
 	m.watchCtx, m.stopWatch = context.WithCancel(context.Background())
 	provider.watch = m.watchMembers
