@@ -14,6 +14,7 @@
 //     and the API calls most tests make (PUT, GET /status, GET /all, one
 //     metric);
 //   - slacklines.go: the event lines of the messages the fake Slack got;
+//   - etcd.go: a real one-member etcd for the cluster-mode tests;
 //   - poll.go: waiting for a condition with a deadline;
 //   - buffer.go: a byte buffer safe for concurrent writers.
 //
