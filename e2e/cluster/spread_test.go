@@ -57,9 +57,10 @@ func testDeleteByLabel(t *testing.T, s *scene) {
 }
 
 // removalBound is how long after a DELETE is answered a removed URL may
-// still be probed: a probe under way, and the next tick of a member that
-// has not applied the removal yet.
-const removalBound = 2 * interval
+// still be probed: a probe under way, and the next ticks of a member that
+// has not applied the removal yet. Measured for 2,700 URLs: at most 1.0 s
+// on a quiet 2-core machine, 2.1 s at load average 30.
+const removalBound = 3 * interval
 
 // window is how long the steady probing of the whole fleet is counted.
 const window = 10 * time.Second
@@ -102,9 +103,12 @@ func testSpread(t *testing.T, s *scene) {
 	if r := float64(got.total) / want; r < 0.5 || r > 1.1 {
 		t.Errorf("%d probes in %s, %.0f%% of the %.0f the schedule asks for (want 50-110%%)", got.total, window, 100*r, want)
 	}
-	// No URL is probed twice per tick: at most window/interval probes,
-	// plus one at an edge of the window, plus one of slack.
-	if limit := int(window/interval) + 2; got.max > limit {
+	// No URL is probed twice per tick (that makes 20): at most
+	// window/interval probes, one more at an edge of the window, and a few
+	// requests of probes retried once on a fresh connection because their
+	// kept-alive one was closed (the target counts both; 13 seen beside a
+	// whole `go test ./...` on a 2-core machine at load average 30).
+	if limit := int(window/interval) * 3 / 2; got.max > limit {
 		t.Errorf("a URL was probed %d times in %s, more than %d", got.max, window, limit)
 	}
 	for _, name := range s.c.names {
