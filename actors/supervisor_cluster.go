@@ -106,18 +106,19 @@ func (s *Supervisor) onView(ctx actor.Context, v *membership.View) {
 }
 
 // joinedSince returns the members of v that were not in before (none when
-// v is the first view).
+// v is the first view): new names, and members restarted since (a new
+// incarnation under a known name).
 func joinedSince(before, v *membership.View) []membership.Member {
 	if before == nil {
 		return nil
 	}
-	known := map[string]bool{}
+	known := map[membership.Member]bool{}
 	for _, m := range before.Members {
-		known[m.Name] = true
+		known[m] = true
 	}
 	var out []membership.Member
 	for _, m := range v.Others() {
-		if !known[m.Name] {
+		if !known[m] {
 			out = append(out, m)
 		}
 	}

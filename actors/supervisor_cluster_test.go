@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/spo2/spo2/actors/health"
@@ -123,5 +124,45 @@ func TestPeerStatusesUpdateTheReadModel(t *testing.T) {
 	e.system.Root.Send(e.supervisor, PeerStatuses{Changes: []PeerStatus{down, {URL: u, Status: health.Status{State: health.Healthy, Since: at}}}})
 	if ev := e.waitEvent(t, "any", func(Event) bool { return true }); !statusOf(u, health.Healthy)(ev) {
 		t.Fatalf("next event %s, want healthy (the repeated unhealthy is no change)", ev.AppendJSON(nil, 0))
+	}
+}
+
+func TestRestartedMemberIsSentTheStatuses(t *testing.T) {
+	syncs := make(chan relaySync, 4)
+	var relay *actor.PID
+	e := startEngine(t, nil, "", clustered, func(c *SupervisorConfig) {
+		relay = actor.NewPID("nonhost", "test-relay")
+		c.Relay = relay
+	})
+	_, err := e.system.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if s, ok := c.Message().(relaySync); ok {
+			syncs <- s
+		}
+	}), "test-relay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := harness.NewTarget(t, harness.Healthy)
+	first := membership.NewView(memberA, []membership.Member{memberA, memberB})
+	mine, _ := urlsOwnedBy(first, tg)
+	if r := e.register(t, RegisterItem{URL: mine}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	e.system.Root.Send(e.supervisor, ViewChanged{View: first})
+	e.waitEvent(t, "healthy "+mine, statusOf(mine, health.Healthy))
+	// b killed and back under its name: a new incarnation.
+	restartedB := memberB
+	restartedB.Incarnation = "b~2"
+	e.system.Root.Send(e.supervisor, ViewChanged{View: membership.NewView(memberA, []membership.Member{memberA, restartedB})})
+	select {
+	case s := <-syncs:
+		if len(s.To) != 1 || s.To[0] != restartedB {
+			t.Fatalf("statuses sent to %v, want the restarted b", s.To)
+		}
+		if len(s.Changes) != 1 || s.Changes[0].URL != mine || s.Changes[0].Status.State != health.Healthy {
+			t.Fatalf("statuses sent %+v, want %s healthy", s.Changes, mine)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no statuses sent to the restarted member")
 	}
 }

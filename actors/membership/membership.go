@@ -77,7 +77,7 @@ func Join(system *actor.ActorSystem, cfg Config) (*Membership, error) {
 	// blocks the ids of members that left), yet keeps its name.
 	system.ID = name + "~" + randomSuffix()
 	m := &Membership{
-		self: Member{Name: name, Address: net.JoinHostPort(host, strconv.Itoa(port))},
+		self: Member{Name: name, Address: net.JoinHostPort(host, strconv.Itoa(port)), Incarnation: system.ID},
 		log:  cfg.Log,
 	}
 	remoting := make(chan error, 1)

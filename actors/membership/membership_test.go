@@ -106,13 +106,17 @@ func TestWatchMembersFollowsRegistrations(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	put := func(name string, port int) {
+	putIncarnation := func(name string, incarnation, port int) {
 		t.Helper()
-		id := "t@" + name + "~1"
+		id := fmt.Sprintf("t@%s~%d", name, incarnation)
 		v := fmt.Sprintf(`{"id":%q,"name":%q,"host":"127.0.0.1","address":"127.0.0.1","port":%d,"kinds":[],"alive":true}`, id, id, port)
 		if _, err := cli.Put(ctx, "/t/m/"+name+"/t/"+id, v); err != nil {
 			t.Fatal(err)
 		}
+	}
+	put := func(name string, port int) {
+		t.Helper()
+		putIncarnation(name, 1, port)
 	}
 	put("b", 2) // before this member's own registration: no view yet
 	put("a", 1)
@@ -124,10 +128,33 @@ func TestWatchMembersFollowsRegistrations(t *testing.T) {
 	}
 	put("c", 3)
 	waitView(t, views, "c join", "a", "b", "c")
+	// b killed and restarted: registered twice until its old lease runs
+	// out; the view has the new incarnation, and keeps it when the old goes.
+	putIncarnation("b", 2, 4)
+	var restarted *View
+	harness.Eventually(t, 20*time.Second, "b's new incarnation in the view", func() bool {
+		for {
+			select {
+			case v := <-views:
+				restarted = v
+			default:
+				return restarted != nil && memberNamed(restarted, "b").Address == "127.0.0.1:4"
+			}
+		}
+	})
+	if got := memberNamed(restarted, "b").Incarnation; got != "b~2" {
+		t.Fatalf("b's incarnation %q, want b~2", got)
+	}
 	if _, err := cli.Delete(ctx, "/t/m/b/t/t@b~1"); err != nil {
 		t.Fatal(err)
 	}
-	waitView(t, views, "b leave", "a", "c")
+	if _, err := cli.Delete(ctx, "/t/m/b/t/t@b~2"); err != nil {
+		t.Fatal(err)
+	}
+	v = waitView(t, views, "b leave", "a", "c")
+	if got := memberNamed(v, "c").Incarnation; got != "c~1" {
+		t.Fatalf("c's incarnation %q, want c~1", got)
+	}
 }
 
 func TestJoinRefusesBadNames(t *testing.T) {
@@ -145,4 +172,13 @@ func TestNameOf(t *testing.T) {
 			t.Errorf("NameOf(%q) = %q, want %q", id, got, want)
 		}
 	}
+}
+
+func memberNamed(v *View, name string) Member {
+	for _, m := range v.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	return Member{}
 }

@@ -2,11 +2,13 @@ package membership
 
 import "slices"
 
-// Member is one live member of the cluster: its name (CLUSTER_MEMBER) and
-// the address of its actor remoting (host:port).
+// Member is one live member of the cluster: its name (CLUSTER_MEMBER), the
+// address of its actor remoting (host:port) and its incarnation (a member
+// restarted under the same name, even on the same address, is a new one).
 type Member struct {
-	Name    string
-	Address string
+	Name        string
+	Address     string
+	Incarnation string
 }
 
 // View is what one member knows of the cluster at one moment: itself and
@@ -26,7 +28,7 @@ type View struct {
 }
 
 // NewView returns the view of self among members (self is added when
-// missing; duplicates by name are kept once, the first address winning).
+// missing; of several members with one name, the first is kept).
 func NewView(self Member, members []Member) *View {
 	v := &View{Self: self}
 	seen := map[string]bool{}

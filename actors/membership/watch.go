@@ -13,12 +13,14 @@ import (
 )
 
 // registration is the part of a member's registration (as protoactor's
-// etcd provider writes it) that the view needs.
+// etcd provider writes it) that the view needs, and the etcd revision that
+// created it.
 type registration struct {
 	ID      string `json:"id"`
 	Host    string `json:"host"`
 	Address string `json:"address"`
 	Port    int    `json:"port"`
+	created int64
 }
 
 // watchMembers keeps the view equal to the members registered in etcd under
@@ -44,7 +46,7 @@ func (m *Membership) watchMembers(cli *clientv3.Client, prefix, selfKey string) 
 		backoff = 100 * time.Millisecond
 		regs := make(map[string]registration, len(resp.Kvs))
 		for _, kv := range resp.Kvs {
-			addRegistration(regs, string(kv.Key), kv.Value)
+			addRegistration(regs, string(kv.Key), kv.Value, kv.CreateRevision)
 		}
 		m.publish(regs, selfKey)
 		for wr := range cli.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
@@ -55,7 +57,7 @@ func (m *Membership) watchMembers(cli *clientv3.Client, prefix, selfKey string) 
 				if ev.Type == clientv3.EventTypeDelete {
 					delete(regs, string(ev.Kv.Key))
 				} else {
-					addRegistration(regs, string(ev.Kv.Key), ev.Kv.Value)
+					addRegistration(regs, string(ev.Kv.Key), ev.Kv.Value, ev.Kv.CreateRevision)
 				}
 			}
 			m.publish(regs, selfKey)
@@ -63,9 +65,10 @@ func (m *Membership) watchMembers(cli *clientv3.Client, prefix, selfKey string) 
 	}
 }
 
-func addRegistration(regs map[string]registration, key string, value []byte) {
+func addRegistration(regs map[string]registration, key string, value []byte, created int64) {
 	var r registration
 	if json.Unmarshal(value, &r) == nil && r.ID != "" {
+		r.created = created
 		regs[key] = r
 	}
 }
@@ -76,13 +79,22 @@ func (m *Membership) publish(regs map[string]registration, selfKey string) {
 	if _, ok := regs[selfKey]; !ok {
 		return
 	}
-	members := make([]Member, 0, len(regs))
+	// A member killed and restarted under its name is registered twice
+	// until its old lease runs out: the newest registration is the live one.
+	newest := make(map[string]registration, len(regs))
 	for _, r := range regs {
+		name := NameOf(r.ID)
+		if cur, ok := newest[name]; !ok || r.created > cur.created {
+			newest[name] = r
+		}
+	}
+	members := make([]Member, 0, len(newest))
+	for name, r := range newest {
 		host := r.Host
 		if host == "" {
 			host = r.Address
 		}
-		members = append(members, Member{Name: NameOf(r.ID), Address: net.JoinHostPort(host, strconv.Itoa(r.Port))})
+		members = append(members, Member{Name: name, Address: net.JoinHostPort(host, strconv.Itoa(r.Port)), Incarnation: incarnationOf(r.ID)})
 	}
 	v := NewView(m.self, members)
 	m.mu.Lock()
@@ -106,4 +118,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// incarnationOf returns the protoactor system id in a member id
+// ("<cluster>@<name>~<suffix>"): the incarnation of the member.
+func incarnationOf(id string) string {
+	if i := strings.LastIndexByte(id, '@'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
 }
