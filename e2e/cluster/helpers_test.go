@@ -16,6 +16,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,22 @@ func (c *cluster) running() []string {
 		}
 	}
 	return names
+}
+
+// slackDelivered sums spo2_slack_messages_total over the kinds and the
+// running members: the Slack messages they saw accepted (and recorded).
+func (c *cluster) slackDelivered(t *testing.T) int {
+	t.Helper()
+	total := 0.0
+	line := regexp.MustCompile(`(?m)^spo2_slack_messages_total\{[^}]*\} (\S+)$`)
+	for _, name := range c.running() {
+		r := harness.Do(t, c.member(name).Client(), http.MethodGet, c.member(name).URL("/metrics"), nil)
+		for _, m := range line.FindAllSubmatch(r.Body, -1) {
+			v, _ := strconv.ParseFloat(string(m[1]), 64)
+			total += v
+		}
+	}
+	return int(total)
 }
 
 // kill kills member name with SIGKILL and returns when it is gone.
