@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spo2/spo2/bench/internal/farm"
+	"github.com/spo2/spo2/bench/internal/spo2"
 	"github.com/spo2/spo2/bench/internal/table"
 )
 
@@ -43,18 +45,19 @@ func renderTable(res *Results) string {
 	for _, r := range res.Sizes {
 		row(fmt.Sprintf("**%s URLs @ %s**", thousands(r.Size.URLs), r.Size.Interval), "", "", "")
 		s, c := r.Single, r.Cluster
-		if s.Idle != nil && c.Idle != nil {
-			row(fmt.Sprintf("`POST /bulk` (%s URLs, idle), registrations/s", thousands(s.Idle.Bulk.URLs)),
-				rate(s.Idle.Bulk.PerSec), rate(c.Idle.Bulk.PerSec), ratio(c.Idle.Bulk.PerSec, s.Idle.Bulk.PerSec))
-			row(fmt.Sprintf("`PUT` ×%d concurrent (%s URLs), registrations/s", res.Config.PutConc, thousands(s.Idle.Put.URLs)),
-				rate(s.Idle.Put.PerSec), rate(c.Idle.Put.PerSec)+" (spread over the members)", ratio(c.Idle.Put.PerSec, s.Idle.Put.PerSec))
-			row("RSS per idle URL", kib(s.Idle.RSSPerURLKiB), kib(c.Idle.RSSPerURLKiB)+" per member", ratio(avg(c.Idle.RSSPerURLKiB), avg(s.Idle.RSSPerURLKiB)))
+		if s.Idle != nil || c.Idle != nil {
+			si, ci := orIdle(s.Idle), orIdle(c.Idle)
+			row(fmt.Sprintf("`POST /bulk` (%s URLs, idle), registrations/s", thousands(max(si.Bulk.URLs, ci.Bulk.URLs))),
+				rate(si.Bulk.PerSec), rate(ci.Bulk.PerSec), ratio(ci.Bulk.PerSec, si.Bulk.PerSec))
+			row(fmt.Sprintf("`PUT` ×%d concurrent (%s URLs), registrations/s", res.Config.PutConc, thousands(max(si.Put.URLs, ci.Put.URLs))),
+				rate(si.Put.PerSec), rate(ci.Put.PerSec)+" (spread over the members)", ratio(ci.Put.PerSec, si.Put.PerSec))
+			row("RSS per idle URL", kib(si.RSSPerURLKiB), kib(ci.RSSPerURLKiB)+" per member", ratio(avg(ci.RSSPerURLKiB), avg(si.RSSPerURLKiB)))
 		}
-		if s.Probe != nil && c.Probe != nil {
-			sp, cp := s.Probe, c.Probe
-			row(fmt.Sprintf("`POST /bulk` (%s URLs, probing starts), registrations/s", thousands(sp.Bulk.URLs)),
+		if s.Probe != nil || c.Probe != nil {
+			sp, cp := orProbe(s.Probe), orProbe(c.Probe)
+			row(fmt.Sprintf("`POST /bulk` (%s URLs, probing starts), registrations/s", thousands(max(sp.Bulk.URLs, cp.Bulk.URLs))),
 				rate(sp.Bulk.PerSec), rate(cp.Bulk.PerSec), ratio(cp.Bulk.PerSec, sp.Bulk.PerSec))
-			row(fmt.Sprintf("probes/s in a %.0f s window (share of schedule)", sp.Window.Seconds),
+			row(fmt.Sprintf("probes/s in a %s window (share of schedule)", res.Config.Window),
 				fmt.Sprintf("%s (%s %%)", rate(sp.Window.RatePerSec), table.Num(sp.Window.AchievedPct)),
 				fmt.Sprintf("%s (%s %%)", rate(cp.Window.RatePerSec), table.Num(cp.Window.AchievedPct)),
 				ratio(cp.Window.RatePerSec, sp.Window.RatePerSec))
@@ -80,7 +83,33 @@ func renderTable(res *Results) string {
 	return sb.String()
 }
 
-func rate(v float64) string { return thousands(int(math.Round(v))) }
+// notMeasured stands for a side that did not run: every figure reads "n/a".
+var notMeasured = math.NaN()
+
+func orIdle(r *IdleResult) *IdleResult {
+	if r != nil {
+		return r
+	}
+	return &IdleResult{Put: spo2.RegResult{PerSec: notMeasured}, Bulk: spo2.RegResult{PerSec: notMeasured}}
+}
+
+func orProbe(r *ProbeResult) *ProbeResult {
+	if r != nil {
+		return r
+	}
+	return &ProbeResult{
+		Bulk:          spo2.RegResult{PerSec: notMeasured},
+		Window:        farm.Window{RatePerSec: notMeasured, AchievedPct: notMeasured, MachineCores: notMeasured},
+		CPUPerProbeUS: notMeasured,
+	}
+}
+
+func rate(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return thousands(int(math.Round(v)))
+}
 
 func ratio(a, b float64) string {
 	if !(b > 0) || math.IsNaN(a) {
@@ -97,6 +126,9 @@ func secs(v float64) string {
 }
 
 func kib(vs []float64) string {
+	if len(vs) == 0 {
+		return "n/a"
+	}
 	parts := make([]string, len(vs))
 	for i, v := range vs {
 		parts[i] = table.Num(v)
@@ -126,6 +158,9 @@ func sum(m map[string]float64) float64 {
 // cores lists each process's cores, sorted by name, then their sum.
 func cores(m map[string]float64) string {
 	names := sortedKeys(m)
+	if len(names) == 0 {
+		return "n/a"
+	}
 	if len(names) == 1 {
 		return table.Num(m[names[0]])
 	}
@@ -137,6 +172,9 @@ func cores(m map[string]float64) string {
 }
 
 func perMember(p *ProbeResult) string {
+	if len(p.PerMemberPerSec) == 0 {
+		return "n/a"
+	}
 	var parts []string
 	for _, n := range sortedKeys(p.PerMemberPerSec) {
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", n, rate(p.PerMemberPerSec[n]), thousands(int(p.Owned[n]))))

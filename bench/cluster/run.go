@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -196,14 +198,15 @@ func (b *bench) startNodes(ctx context.Context, name string, members int, env []
 }
 
 // awaitOwned waits until the members together own n URLs (every member's
-// read model holds the whole registry); on a single node it returns at once.
+// read model holds the whole registry, and they agree on who is a member);
+// on a single node it returns at once. Its error names what each member
+// owns and sees.
 func awaitOwned(ctx context.Context, insts []*spo2.Instance, n int, timeout time.Duration) error {
 	if len(insts) < 2 {
 		return nil
 	}
-	var sum float64
 	ok := poll(ctx, timeout, 200*time.Millisecond, func() bool {
-		sum = 0
+		var sum float64
 		for _, s := range insts {
 			m, err := s.Metrics()
 			if err != nil {
@@ -213,11 +216,16 @@ func awaitOwned(ctx context.Context, insts []*spo2.Instance, n int, timeout time
 		}
 		return sum == float64(n)
 	})
-	slog.Debug("members own every URL", "urls", n)
-	if !ok {
-		return fmt.Errorf("members own %.0f URLs together, want %d, after %s", sum, n, timeout)
+	if ok {
+		return nil
 	}
-	return nil
+	var views []string
+	for _, s := range insts {
+		m, err := s.Metrics()
+		ms, err2 := s.Members()
+		views = append(views, fmt.Sprintf("owns %.0f, sees %v (%v)", m.OwnedURLs, ms, errors.Join(err, err2)))
+	}
+	return fmt.Errorf("after %s the members do not own %d URLs together: %s", timeout, n, strings.Join(views, "; "))
 }
 
 // poll calls cond every step until it holds, timeout passes or ctx ends.
@@ -248,18 +256,25 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// run measures every size in turn; it stops at the first harness failure.
+// run measures every size in turn. A size that fails is recorded and the
+// next one still runs (a cluster that did not converge at one size may at
+// another); the error returned is the first failure.
 func (b *bench) run(ctx context.Context) error {
+	var first error
 	for i, sz := range b.cfg.Sizes {
 		r, err := b.runSize(ctx, i, sz)
 		if r != nil {
 			b.res.Sizes = append(b.res.Sizes, r)
 		}
 		if err != nil {
-			return err
+			b.fail(fmt.Sprintf("%d URLs @ %s", sz.URLs, sz.Interval), err)
+			first = cmp.Or(first, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
-	return nil
+	return first
 }
 
 // runSize measures one fleet: idle registration and memory, then probing,
