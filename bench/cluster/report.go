@@ -17,9 +17,11 @@ import (
 // report prints the Markdown table to w and writes the JSON results and a
 // Markdown copy of the table beside it.
 func (b *bench) report(w io.Writer) error {
+	b.mu.Lock()
 	md := renderTable(b.res)
-	fmt.Fprint(w, md)
 	raw, err := json.MarshalIndent(b.res, "", "  ")
+	b.mu.Unlock()
+	fmt.Fprint(w, md)
 	if err != nil {
 		return fmt.Errorf("encode results: %w", err)
 	}

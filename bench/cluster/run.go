@@ -79,19 +79,36 @@ func newBench(ctx context.Context, cfg Config) (*bench, error) {
 	return b, nil
 }
 
-// killOnCancel kills every child as soon as ctx ends before close.
+// killOnCancel kills every child as soon as ctx ends before close, and
+// says so when etcd exits before close (nothing in cluster mode can work
+// after that).
 func (b *bench) killOnCancel(ctx context.Context) {
 	select {
 	case <-b.done:
-	case <-ctx.Done():
-		slog.Warn("interrupted: killing every child process")
+	case <-b.etcd.Exited():
+		slog.Error("etcd exited during the run", "status", b.etcd.ExitErr(), "logs", harness.Tail(b.etcd.Logs(), 20))
 		b.mu.Lock()
-		for s := range b.live {
-			s.Kill(b.outDir)
-		}
+		b.res.Errors = append(b.res.Errors, fmt.Sprintf("etcd exited during the run: %v", b.etcd.ExitErr()))
 		b.mu.Unlock()
-		b.etcd.Stop()
+		select {
+		case <-b.done:
+			return
+		case <-ctx.Done():
+		}
+		b.killAll()
+	case <-ctx.Done():
+		b.killAll()
 	}
+}
+
+func (b *bench) killAll() {
+	slog.Warn("interrupted: killing every child process")
+	b.mu.Lock()
+	for s := range b.live {
+		s.Kill(b.outDir)
+	}
+	b.mu.Unlock()
+	b.etcd.Stop()
 }
 
 // close stops every child still running, the farm and etcd, and removes
@@ -106,6 +123,9 @@ func (b *bench) close() {
 	b.mu.Unlock()
 	b.stop(live)
 	b.etcd.Stop()
+	if err := os.WriteFile(filepath.Join(b.outDir, "etcd.log"), []byte(b.etcd.Logs()), 0o644); err != nil {
+		slog.Warn("save etcd logs", "err", err)
+	}
 	b.farm.Close()
 	os.RemoveAll(b.tmp)
 }
@@ -125,6 +145,8 @@ func stopInstance(s *spo2.Instance, logDir string) {
 
 func (b *bench) fail(what string, err error) {
 	slog.Error(what, "err", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.res.Errors = append(b.res.Errors, what+": "+err.Error())
 }
 
@@ -169,6 +191,11 @@ func (b *bench) startNodes(ctx context.Context, name string, members int, env []
 			return nil, err
 		}
 		return []*spo2.Instance{s}, nil
+	}
+	select {
+	case <-b.etcd.Exited():
+		return nil, fmt.Errorf("etcd is gone (%v)", b.etcd.ExitErr())
+	default:
 	}
 	var insts []*spo2.Instance
 	for i := 1; i <= members; i++ {

@@ -27,6 +27,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	logs   *harness.Buffer
 	exited chan struct{}
+	err    error // the exit status, set before exited is closed
 }
 
 // Start runs etcd with its data under dir on two free loopback ports and
@@ -58,7 +59,7 @@ func Start(ctx context.Context, dir string, timeout time.Duration) (*Server, err
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	go func() {
-		_ = s.cmd.Wait()
+		s.err = s.cmd.Wait()
 		close(s.exited)
 	}()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -79,6 +80,13 @@ func Start(ctx context.Context, dir string, timeout time.Duration) (*Server, err
 
 // Pid is the server's process id.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Exited is closed when the server has exited, whoever ended it.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+// ExitErr is how the server exited (e.g. "signal: killed"); call it after
+// Exited is closed.
+func (s *Server) ExitErr() error { return s.err }
 
 // Logs returns what the server printed so far.
 func (s *Server) Logs() string { return s.logs.String() }
