@@ -8,7 +8,7 @@
 // "Cluster mode".
 //
 //	go run ./bench/cluster -quick                              # CI smoke test, well under a minute
-//	go run ./bench/cluster -sizes 10000@10s,100000@10s         # the full run
+//	go run ./bench/cluster                                     # the full run: 10,000 @ 10 s, 100,000 @ 30 s and @ 10 s
 package main
 
 import (
@@ -75,7 +75,7 @@ func parseFlags() (Config, error) {
 	var env spo2.EnvFlag
 	var sizes string
 	flag.BoolVar(&c.Quick, "quick", false, "CI smoke test: one small fleet, short windows; overrides sizes and durations not given explicitly")
-	flag.StringVar(&sizes, "sizes", "10000@10s,100000@10s", "fleets to measure, URLS@INTERVAL, comma-separated")
+	flag.StringVar(&sizes, "sizes", "10000@10s,100000@30s,100000@10s", "fleets to measure, URLS@INTERVAL, comma-separated")
 	flag.IntVar(&c.Members, "members", 3, "cluster members")
 	flag.DurationVar(&c.Timeout, "timeout", 2*time.Second, "PROBE_TIMEOUT")
 	flag.IntVar(&c.InFlight, "in-flight", 1024, "MAX_PROBES_IN_FLIGHT of every spo2")

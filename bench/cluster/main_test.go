@@ -42,3 +42,11 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestSpaced(t *testing.T) {
+	for d, want := range map[time.Duration]string{10 * time.Second: "10 s", 500 * time.Millisecond: "500 ms", 90 * time.Second: "1m30s", 30 * time.Second: "30 s"} {
+		if got := spaced(d); got != want {
+			t.Errorf("spaced(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

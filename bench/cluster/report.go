@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/spo2"
@@ -45,7 +46,7 @@ func renderTable(res *Results) string {
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", figure, single, cluster, ratio)
 	}
 	for _, r := range res.Sizes {
-		row(fmt.Sprintf("**%s URLs @ %s**", thousands(r.Size.URLs), r.Size.Interval), "", "", "")
+		fmt.Fprintf(&sb, "| **%s URLs @ %s** | | | |\n", thousands(r.Size.URLs), spaced(r.Size.Interval))
 		s, c := r.Single, r.Cluster
 		if s.Idle != nil || c.Idle != nil {
 			si, ci := orIdle(s.Idle), orIdle(c.Idle)
@@ -59,7 +60,7 @@ func renderTable(res *Results) string {
 			sp, cp := orProbe(s.Probe), orProbe(c.Probe)
 			row(fmt.Sprintf("`POST /bulk` (%s URLs, probing starts), registrations/s", thousands(max(sp.Bulk.URLs, cp.Bulk.URLs))),
 				rate(sp.Bulk.PerSec), rate(cp.Bulk.PerSec), ratio(cp.Bulk.PerSec, sp.Bulk.PerSec))
-			row(fmt.Sprintf("probes/s in a %s window (share of schedule)", res.Config.Window),
+			row(fmt.Sprintf("probes/s in a %s window (share of schedule)", spaced(res.Config.Window)),
 				fmt.Sprintf("%s (%s %%)", rate(sp.Window.RatePerSec), table.Num(sp.Window.AchievedPct)),
 				fmt.Sprintf("%s (%s %%)", rate(cp.Window.RatePerSec), table.Num(cp.Window.AchievedPct)),
 				ratio(cp.Window.RatePerSec, sp.Window.RatePerSec))
@@ -118,6 +119,17 @@ func ratio(a, b float64) string {
 		return "—"
 	}
 	return table.Num(a/b) + "×"
+}
+
+// spaced writes a duration with a space before its unit: "10 s", "500 ms";
+// compound durations ("1m30s") stay as Go writes them.
+func spaced(d time.Duration) string {
+	str := d.String()
+	i := strings.IndexFunc(str, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i <= 0 || strings.ContainsAny(str[i:], "0123456789") {
+		return str
+	}
+	return str[:i] + " " + str[i:]
 }
 
 func secs(v float64) string {
