@@ -65,7 +65,7 @@ func renderTable(res *Results) string {
 				fmt.Sprintf("%s (%s %%)", rate(cp.Window.RatePerSec), table.Num(cp.Window.AchievedPct)),
 				ratio(cp.Window.RatePerSec, sp.Window.RatePerSec))
 			row("probes/s per member (URLs owned)", "—", perMember(cp), "—")
-			row("CPU cores in the window", cores(sp.Cores), cores(cp.Cores), ratio(sum(cp.Cores), sum(sp.Cores)))
+			row("CPU cores in the window", cores(sp.Cores), cores(cp.Cores), ratio(coreSum(cp.Cores), coreSum(sp.Cores)))
 			row("CPU per probe (all spo2 processes, and etcd)", table.Num(sp.CPUPerProbeUS)+" µs", table.Num(cp.CPUPerProbeUS)+" µs", ratio(cp.CPUPerProbeUS, sp.CPUPerProbeUS))
 			row("RSS per URL while probing", kib(sp.RSSPerURLKiB), kib(cp.RSSPerURLKiB)+" per member", ratio(avg(cp.RSSPerURLKiB), avg(sp.RSSPerURLKiB)))
 			row("whole machine, busy cores in the window", table.Num(sp.Window.MachineCores), table.Num(cp.Window.MachineCores), "—")
@@ -159,6 +159,14 @@ func avg(vs []float64) float64 {
 		t += v
 	}
 	return t / float64(len(vs))
+}
+
+// coreSum is sum, or not measured when no process was.
+func coreSum(m map[string]float64) float64 {
+	if len(m) == 0 {
+		return notMeasured
+	}
+	return sum(m)
 }
 
 func sum(m map[string]float64) float64 {
