@@ -179,7 +179,11 @@ func awaitOwned(ctx context.Context, insts []*spo2.Instance, n int, timeout time
 	for _, s := range insts {
 		m, err := s.Metrics()
 		ms, err2 := s.Members()
-		views = append(views, fmt.Sprintf("owns %.0f, sees %v (%v)", m.OwnedURLs, ms, errors.Join(err, err2)))
+		view := fmt.Sprintf("owns %.0f, sees %v", m.OwnedURLs, ms)
+		if err := errors.Join(err, err2); err != nil {
+			view += fmt.Sprintf(" (%v)", err)
+		}
+		views = append(views, view)
 	}
 	return fmt.Errorf("after %s the members do not own %d URLs together: %s", timeout, n, strings.Join(views, "; "))
 }
