@@ -58,6 +58,7 @@ type Farm struct {
 	count    []atomic.Uint32
 	last     []atomic.Int64 // monotonic ns of the last arrival, 0 = never
 	seen     []atomic.Uint32
+	members  *members // who probed: per-member counts and each URL's last prober
 
 	total       atomic.Int64
 	epoch       atomic.Uint32
@@ -107,6 +108,7 @@ func Start(cfg Config) (*Farm, error) {
 		count:    make([]atomic.Uint32, cfg.URLs),
 		last:     make([]atomic.Int64, cfg.URLs),
 		seen:     make([]atomic.Uint32, cfg.URLs),
+		members:  newMembers(cfg.URLs),
 	}
 	f.epoch.Store(1)
 	type lis struct {
@@ -235,6 +237,7 @@ func (f *Farm) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.record(id)
+	f.members.record(id, r.UserAgent())
 	switch Behavior(f.behavior[id].Load()) {
 	case Fail503:
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -24,6 +24,8 @@ type Metrics struct {
 	HeapInuse   float64            // go_memstats_heap_inuse_bytes
 	Goroutines  float64            // go_goroutines
 	StateChange float64            // sum of spo2_state_changes_total
+	Members     float64            // spo2_cluster_members (NaN on a single node)
+	OwnedURLs   float64            // spo2_cluster_owned_urls (NaN on a single node)
 }
 
 type bucket struct {
@@ -85,6 +87,8 @@ func Fetch(c *http.Client, url string) (Metrics, error) {
 	s.Skipped = one("spo2_probes_skipped_total")
 	s.HeapInuse = one("go_memstats_heap_inuse_bytes")
 	s.Goroutines = one("go_goroutines")
+	s.Members = one("spo2_cluster_members")
+	s.OwnedURLs = one("spo2_cluster_owned_urls")
 	return s, nil
 }
 
