@@ -43,7 +43,7 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 			var bytes int
 			for range b.N {
 				start := time.Now()
-				s := newSharedSnapshot(m.Refs(), start, 0, bc.sel)
+				s := newSharedSnapshot(m.Refs(), start, 0, bc.sel, false)
 				capture += time.Since(start)
 				f, ok := s.Frame(0)
 				if !ok {
