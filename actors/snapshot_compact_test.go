@@ -160,7 +160,7 @@ func TestCompactEncodingRoundTrip(t *testing.T) {
 			Status: health.Status{State: health.Pending, Since: at}, CreatedAt: at, UpdatedAt: at}},
 		{"unreachable, silenced, leased", health.Record{URL: "http://127.0.0.1:9/x?q=\"quoted\"&u=\u2028", Data: json.RawMessage(`"just text <&>"`),
 			Probe: other, Labels: health.Labels{"team": "ads"}, ExpiresAt: &later, Silenced: true, Uptime: health.Uptime{Known: true, Day: 0, Week: 0.5},
-			Status: health.Status{State: health.Unreachable, Error: "dial tcp: connection refused \"é\"", ErrorKind: health.KindRefused, LatencyMS: 0.4, CheckedAt: &later, Since: later},
+			Status:    health.Status{State: health.Unreachable, Error: "dial tcp: connection refused \"é\"", ErrorKind: health.KindRefused, LatencyMS: 0.4, CheckedAt: &later, Since: later},
 			CreatedAt: at, UpdatedAt: later}},
 		{"unhealthy, same labels as the first", health.Record{URL: "http://10.0.3.8:7700/health", Data: json.RawMessage(`[1,2,{"a":null}]`),
 			Probe: probe, Labels: health.Labels{"team": "search", "tier": "gold"},
