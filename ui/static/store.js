@@ -172,6 +172,7 @@ export class Coll {
     this.map = new Map();
     this.order = [];
     this.moved = [];
+    this.above = null; this.aboveChecked = 0; // see movesAbove
     this.removed = 0;
     this.stamp = 1;
     this.version = 0;  // bumped when settle() changes the order
@@ -180,6 +181,15 @@ export class Coll {
 
   move(r) {
     if (r.mark !== this.stamp) { r.mark = this.stamp; this.moved.push(r); }
+  }
+
+  // movesAbove reports whether a row moved since the last settle sorts
+  // before r. Rows already found not to are not tested again for the same r.
+  movesAbove(r) {
+    if (r !== this.above) { this.above = r; this.aboveChecked = 0; }
+    const moved = this.moved;
+    for (; this.aboveChecked < moved.length; this.aboveChecked++) if (cmp(moved[this.aboveChecked], r) < 0) return true;
+    return false;
   }
 
   put(r) {
@@ -222,6 +232,7 @@ export class Coll {
     out.length = k;
     this.order = out;
     this.moved = [];
+    this.above = null;
     this.removed = 0;
     this.stamp++;
     this.version++;
