@@ -57,6 +57,19 @@ function sharedProbe(p) {
   return v;
 }
 
+// sharedUptime returns one frozen [24 h, 7 d] pair for equal shares: most
+// of a fleet is up all the time ([1, 1]), and a pair per row would cost
+// megabytes.
+const uptimes = new Map(); // 24 h share -> Map(7 d share -> pair)
+let uptimePairs = 0;
+function sharedUptime(day, week) {
+  let byWeek = uptimes.get(day);
+  if (!byWeek) { byWeek = new Map(); if (uptimePairs < 20000) uptimes.set(day, byWeek); }
+  let v = byWeek.get(week);
+  if (!v) { v = Object.freeze([day, week]); if (uptimePairs < 20000) { byWeek.set(week, v); uptimePairs++; } }
+  return v;
+}
+
 // cmp orders rows: failing first, then pending, paused, healthy; inside a
 // group the most recent change first; then by URL.
 export function cmp(a, b) {
@@ -111,7 +124,7 @@ class Row {
 // registered events carry it.
 function rowFromRecord(rec) {
   const key = strings.get(labelsText(rec.labels));
-  const up = rec.uptime && typeof rec.uptime === 'object' ? [rec.uptime['24h'], rec.uptime['7d']] : null;
+  const up = rec.uptime && typeof rec.uptime === 'object' ? sharedUptime(rec.uptime['24h'], rec.uptime['7d']) : null;
   const r = new Row(rec.url, rec.data, key, sharedLabels(rec.labels, key), sharedProbe(rec.probe),
     rec.silenced === true, up, rec.expires_at ? parseTime(rec.expires_at) : 0);
   const st = rec.status || {};
@@ -157,7 +170,7 @@ export class Compact {
     if (probe === undefined) probe = this.probes[pi] = sharedProbe(this.table[pi]);
     const up = a[C_UPTIME];
     const r = new Row(a[C_URL], a[C_DATA], l.key, l.labels, probe, a[C_SILENCED] === 1,
-      Array.isArray(up) ? up : null, a[C_EXPIRES] || 0);
+      Array.isArray(up) ? sharedUptime(up[0], up[1]) : null, a[C_EXPIRES] || 0);
     r.setState(this.str(a[C_STATE]) || 'pending', a[C_CODE] || 0, this.str(a[C_ERROR]), this.str(a[C_KIND]), a[C_LATENCY]);
     r.since = a[C_SINCE] || 0;
     r.checked = a[C_CHECKED] || 0;
