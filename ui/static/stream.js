@@ -55,7 +55,7 @@ export class Stream {
   // endpoint is ../ws on the page's own host, ws: or wss: following the
   // page's scheme; with the token, the sequence number to resume from, and
   // asking for the compact snapshot (arrays and a table of shared values,
-  // a quarter of the bytes to receive and parse).
+  // a third of the bytes to receive and parse).
   endpoint(scheme, since) {
     const u = new URL('../ws', location.href);
     u.protocol = scheme;
