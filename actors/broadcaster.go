@@ -38,8 +38,8 @@ type Broadcaster struct {
 	// shared is the last snapshot handed out; valid until the next event or
 	// until it is snapshotShareAge old. It is weak: once its subscribers have
 	// sent it, its frames are garbage, not kept for a next subscriber that
-	// may never come.
-	shared weak.Pointer[SharedSnapshot]
+	// may never come. One for each encoding: [1] is the compact one.
+	shared [2]weak.Pointer[SharedSnapshot]
 }
 
 // SubscribeActor asks the broadcaster to send every event to PID.
@@ -52,12 +52,15 @@ type SubscribeActor struct{ PID *actor.PID }
 // Resume, when every event after seq Since is still kept, the opening is
 // those events instead (a Replay), taken in the same turn as the
 // subscription: nothing falls between them. With Labels, the subscriber
-// sees only the URLs whose labels match (see judge).
+// sees only the URLs whose labels match (see judge). With Compact, a
+// snapshot comes in the compact encoding (see CompactEncoder); a replay and
+// the live events do not change.
 type SubscribeStream struct {
 	Subscriber *Subscriber
 	Resume     bool
 	Since      uint64
 	Labels     health.Selector
+	Compact    bool
 }
 
 // UnsubscribeStream removes a stream subscriber.
@@ -125,19 +128,23 @@ func (b *Broadcaster) opening(msg SubscribeStream) Opening {
 	}
 	if msg.Labels != nil {
 		// Only references are taken here; the subscriber filters and encodes them.
-		return newSharedSnapshot(b.model.Refs(), time.Now(), last, msg.Labels)
+		return newSharedSnapshot(b.model.Refs(), time.Now(), last, msg.Labels, msg.Compact)
 	}
-	snap := b.shared.Value()
+	shared := &b.shared[0]
+	if msg.Compact {
+		shared = &b.shared[1]
+	}
+	snap := shared.Value()
 	if snap == nil || time.Since(snap.taken) > snapshotShareAge {
 		// Only references are taken here; subscribers encode them.
-		snap = newSharedSnapshot(b.model.Refs(), time.Now(), last, nil)
-		b.shared = weak.Make(snap)
+		snap = newSharedSnapshot(b.model.Refs(), time.Now(), last, nil, msg.Compact)
+		*shared = weak.Make(snap)
 	}
 	return snap
 }
 
 func (b *Broadcaster) publish(ctx actor.Context, e Event) {
-	b.shared = weak.Pointer[SharedSnapshot]{} // the next subscriber must see this event in its snapshot
+	b.shared = [2]weak.Pointer[SharedSnapshot]{} // the next subscriber must see this event in its snapshot
 	seq := b.events.add(e)
 	b.metrics.EventsBroadcast.WithLabelValues(e.EventType()).Inc()
 	for _, pid := range b.actorSubs {

@@ -25,6 +25,8 @@ const snapshotShareAge = time.Second
 // event of it carries the seq of the last event published before it was
 // taken: the snapshot shows every event up to that one. A snapshot taken for
 // a label selector holds only the matching records and is not shared.
+// A compact snapshot carries its records as "records" events (see
+// CompactEncoder) instead of one "snapshot" event each.
 //
 // Encoding is streamed: Frame(i) encodes frames up to i when no one has yet,
 // so the first frame can leave before the last record is encoded. A
@@ -34,6 +36,9 @@ type SharedSnapshot struct {
 	taken time.Time
 	seq   uint64
 	sel   health.Selector // nil: every record
+	// compact is the encoder of a compact snapshot, nil for the events of
+	// the stream's contract; owned by the caller that set encoding.
+	compact *CompactEncoder
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced when a frame is added
@@ -47,6 +52,7 @@ type SharedSnapshot struct {
 	groups  []int // where each group of refs ends, once ordered
 	sorted  int   // how many groups are sorted by URL
 	next    int
+	recs    []health.Record // a compact frame's records, reused
 }
 
 // SnapshotFrame is one frame of a snapshot, shared by its subscribers.
@@ -67,9 +73,14 @@ func (f *SnapshotFrame) Compressed(compress func([]byte) []byte) []byte {
 }
 
 // newSharedSnapshot captures refs (in any order) taken at the moment at,
-// after the event seq, keeping those whose labels match sel (all for nil).
-func newSharedSnapshot(refs []readmodel.Ref, at time.Time, seq uint64, sel health.Selector) *SharedSnapshot {
-	return &SharedSnapshot{taken: at, seq: seq, sel: sel, refs: refs, changed: make(chan struct{})}
+// after the event seq, keeping those whose labels match sel (all for nil);
+// compact asks for the compact encoding.
+func newSharedSnapshot(refs []readmodel.Ref, at time.Time, seq uint64, sel health.Selector, compact bool) *SharedSnapshot {
+	s := &SharedSnapshot{taken: at, seq: seq, sel: sel, refs: refs, changed: make(chan struct{})}
+	if compact {
+		s.compact = NewCompactEncoder()
+	}
+	return s
 }
 
 // Frame returns frame i, encoding the frames before it that no one has
@@ -146,10 +157,13 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 		}
 		sortByURL(s.refs[start:s.groups[s.sorted]])
 	}
+	now := time.Now() // the uptimes of one frame, as of one moment
+	if s.compact != nil {
+		return s.encodeCompact(end, now)
+	}
 	frame := make([]byte, 0, 64+(end-s.next)*512)
 	frame = append(frame, '[')
 	var ev Snapshot
-	now := time.Now() // the uptimes of one frame, as of one moment
 	for i := s.next; i < end; i++ {
 		ev.Record = s.refs[i].RecordAt(now)
 		frame = ev.AppendJSON(frame, s.seq)
@@ -162,6 +176,23 @@ func (s *SharedSnapshot) encodeNext() (*SnapshotFrame, bool) {
 		s.refs = nil
 	} else {
 		frame[len(frame)-1] = ']'
+	}
+	return &SnapshotFrame{Payload: frame}, last
+}
+
+// encodeCompact encodes the records up to end as the next frame of a
+// compact snapshot and reports whether it is the last.
+func (s *SharedSnapshot) encodeCompact(end int, now time.Time) (*SnapshotFrame, bool) {
+	s.recs = s.recs[:0]
+	for i := s.next; i < end; i++ {
+		s.recs = append(s.recs, s.refs[i].RecordAt(now))
+	}
+	last := end == len(s.refs)
+	frame := s.compact.AppendFrame(make([]byte, 0, 256+len(s.recs)*192), s.recs, s.seq, last)
+	clear(s.recs) // the records hold custom data the frame no longer needs
+	s.next = end
+	if last {
+		s.refs, s.recs, s.compact = nil, nil, nil
 	}
 	return &SnapshotFrame{Payload: frame}, last
 }

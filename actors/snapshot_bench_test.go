@@ -13,8 +13,8 @@ import (
 // (20 % failing, 5 % pending; one in ten labelled team=search, the others
 // team=ads), reporting the time to the first frame (the capture the
 // broadcaster does, then frame 0) and to the whole snapshot: shared (no
-// selector), and for a client whose selector matches one URL in ten, or
-// none.
+// selector), for a client whose selector matches one URL in ten, or
+// none, and in the compact encoding (snapshot=compact).
 func BenchmarkSnapshotEncode(b *testing.B) {
 	const n = 100_000
 	m := readmodel.New()
@@ -30,12 +30,14 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 			&health.Status{State: states[i%10]})
 	}
 	for _, bc := range []struct {
-		name string
-		sel  health.Selector
+		name    string
+		sel     health.Selector
+		compact bool
 	}{
-		{"all", nil},
-		{"labels=team=search", health.Selector{{Key: "team", Value: "search"}}},
-		{"labels=team=none", health.Selector{{Key: "team", Value: "none"}}},
+		{"all", nil, false},
+		{"labels=team=search", health.Selector{{Key: "team", Value: "search"}}, false},
+		{"labels=team=none", health.Selector{{Key: "team", Value: "none"}}, false},
+		{"compact", nil, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -43,7 +45,7 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 			var bytes int
 			for range b.N {
 				start := time.Now()
-				s := newSharedSnapshot(m.Refs(), start, 0, bc.sel)
+				s := newSharedSnapshot(m.Refs(), start, 0, bc.sel, bc.compact)
 				capture += time.Since(start)
 				f, ok := s.Frame(0)
 				if !ok {

@@ -58,7 +58,7 @@ func TestSnapshotIsEncodedAsItIsRead(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			m := readmodel.New()
 			fillModel(m, n, func(int) health.State { return health.Healthy })
-			s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil)
+			s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil, false)
 			if _, ok := s.Frame(0); !ok {
 				t.Fatal("no frame 0")
 			}
@@ -90,7 +90,7 @@ func TestSnapshotPutsFailingURLsFirst(t *testing.T) {
 	m := readmodel.New()
 	n := 2*SnapshotFrameRecords + 7
 	fillModel(m, n, func(i int) health.State { return states[i*7%len(states)] })
-	_, evs := readFrames(t, newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil))
+	_, evs := readFrames(t, newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil, false))
 	rank := map[string]int{"unreachable": 0, "unhealthy": 0, "pending": 1, "healthy": 2}
 	for i := 1; i < n; i++ {
 		a, b := evs[i-1].Record, evs[i].Record
@@ -109,7 +109,7 @@ func TestSnapshotPutsFailingURLsFirst(t *testing.T) {
 func TestSnapshotIsSharedWhileStreamed(t *testing.T) {
 	m := readmodel.New()
 	fillModel(m, 5*SnapshotFrameRecords, func(int) health.State { return health.Pending })
-	s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil)
+	s := newSharedSnapshot(m.Snapshot(), time.Now(), 0, nil, false)
 	first, _ := s.Frame(0)
 	const readers = 4
 	got := make([][]*SnapshotFrame, readers)

@@ -20,7 +20,7 @@ var (
 	paramsURL      = []string{"url"}
 	paramsPut      = []string{"url", "interval", "timeout", "failure_threshold", "success_threshold", "expect", "label", "ttl", "pause"}
 	paramsAll      = []string{"labels"}
-	paramsWS       = []string{"token", "since", "labels"}
+	paramsWS       = []string{"token", "since", "labels", "snapshot"}
 	paramsProfiles = []string{"debug", "seconds", "gc"}
 
 	paramsRepeatable = []string{"label"}

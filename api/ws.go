@@ -32,7 +32,9 @@ const maxClientFrame = 4 << 10
 // text frame holding a JSON array, compressed when the client offered
 // permessage-deflate. A client that gives ?since=SEQ gets the events after
 // SEQ instead of the snapshot when they are all still kept; one that gives
-// ?labels=SELECTOR sees only the matching URLs. A client whose queue fills
+// ?labels=SELECTOR sees only the matching URLs; one that gives
+// ?snapshot=compact gets its snapshot as "records" events (arrays and a
+// table of shared values, actors.CompactEncoder). A client whose queue fills
 // up is cut (close code 1008) and may reconnect for a fresh snapshot (or
 // resume): it never slows probing or other clients.
 type WSServer struct {
@@ -87,8 +89,8 @@ func (s *WSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stream(conn, deflate(), sub)
 }
 
-// streamParams reads since=SEQ and labels=SELECTOR into a subscription
-// request (without its subscriber).
+// streamParams reads since=SEQ, labels=SELECTOR and snapshot=compact|events
+// into a subscription request (without its subscriber).
 func streamParams(values url.Values) (actors.SubscribeStream, *badRequest) {
 	var sub actors.SubscribeStream
 	if v, ok := values["since"]; ok {
@@ -104,6 +106,15 @@ func streamParams(values url.Values) (actors.SubscribeStream, *badRequest) {
 			return sub, invalid("%s", err.Error())
 		}
 		sub.Labels = sel
+	}
+	if v, ok := values["snapshot"]; ok {
+		switch v[0] {
+		case "compact":
+			sub.Compact = true
+		case "events":
+		default:
+			return sub, invalid("snapshot %q: give compact (records as arrays) or events (one snapshot event per URL, the default)", v[0])
+		}
 	}
 	return sub, nil
 }

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +12,9 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/spo2/spo2/actors"
+	"github.com/spo2/spo2/actors/health"
 )
 
 // TestWebSocketProtocolErrors: a client frame that breaks RFC 6455 fails
@@ -96,4 +101,77 @@ func readUntilCloseOrPong(t *testing.T, conn io.Reader) (ws.StatusCode, bool) {
 			return code, false
 		}
 	}
+}
+
+// TestWebSocketCompactSnapshot: ?snapshot=compact gets the snapshot as
+// "records" events holding every record once, then synced and the live
+// events as usual; a client that does not ask (or asks for events) gets one
+// "snapshot" event per URL; any other value is refused before the upgrade.
+func TestWebSocketCompactSnapshot(t *testing.T) {
+	s := newTestServer(t, Config{WSPingInterval: time.Minute, WSClientQueue: 64}, false)
+	const n = actors.SnapshotFrameRecords + 10
+	for i := range n {
+		s.deps.Model.Put(&health.Registration{URL: fmt.Sprintf("http://127.0.0.1:9/u%05d", i), Labels: health.Labels{"team": "a"}},
+			&health.Status{State: health.Healthy})
+	}
+	srv := httptest.NewServer(s.WS)
+	t.Cleanup(srv.Close)
+	type event struct {
+		Type    string            `json:"type"`
+		Records []json.RawMessage `json:"records"`
+	}
+	// read reads frames until synced and counts the events by type, and the
+	// records of the "records" events.
+	read := func(query string) (map[string]int, int, io.ReadWriter) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, br, _, err := ws.Dialer{}.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/"+query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		var r io.ReadWriter = conn
+		if br != nil {
+			r = struct {
+				io.Reader
+				io.Writer
+			}{io.MultiReader(br, conn), conn}
+		}
+		types, records := map[string]int{}, 0
+		for types["synced"] == 0 {
+			payload, err := wsutil.ReadServerText(r)
+			if err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			var evs []event
+			if err := json.Unmarshal(payload, &evs); err != nil {
+				t.Fatalf("%s: frame is not a JSON array of events: %v", query, err)
+			}
+			for _, e := range evs {
+				types[e.Type]++
+				records += len(e.Records)
+			}
+		}
+		return types, records, r
+	}
+	types, records, cr := read("?snapshot=compact")
+	if types["records"] != 2 || records != n || types["snapshot"] != 0 || types["synced"] != 1 {
+		t.Errorf("compact: events %v with %d records; want 2 records events holding %d, then synced", types, records, n)
+	}
+	for _, q := range []string{"", "?snapshot=events"} {
+		if types, records, _ := read(q); types["snapshot"] != n || records != 0 || types["records"] != 0 {
+			t.Errorf("%q: events %v; want %d snapshot events", q, types, n)
+		}
+	}
+	// Live events after a compact snapshot are the usual ones.
+	reg := &health.Registration{URL: "http://127.0.0.1:9/live"}
+	st := &health.Status{State: health.Pending}
+	s.deps.Model.Put(reg, st)
+	s.deps.Root.Send(s.deps.Broadcaster, actors.Registered{Record: health.NewRecord(reg, st), New: true})
+	payload, err := wsutil.ReadServerText(cr)
+	if err != nil || !strings.Contains(string(payload), `"type":"registered"`) {
+		t.Errorf("live event after a compact snapshot: %s (%v)", payload, err)
+	}
+	wantJSONError(t, "snapshot=rows", s.serve("GET", "/ws?snapshot=rows", ""), 400, "snapshot", "compact")
 }

@@ -71,18 +71,19 @@ func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	recs := f.records
 	f.mu.Unlock()
-	// Snapshot in frames of 1,000 events, as a server batching its writes.
-	for i := 0; i < len(recs); i += 1000 {
-		end := min(i+1000, len(recs))
-		batch := make([]actors.Event, 0, end-i)
-		for _, rec := range recs[i:end] {
-			batch = append(batch, actors.Snapshot{Record: rec})
+	// Snapshot in frames of 1,000 events, as a server batching its writes;
+	// compact when the page asks, as the server does.
+	if r.URL.Query().Get("snapshot") == "compact" {
+		enc := actors.NewCompactEncoder()
+		for i := 0; i < len(recs) || i == 0; i += 1000 {
+			end := min(i+1000, len(recs))
+			b := enc.AppendFrame(nil, recs[i:end], 0, end == len(recs))
+			f.sent.Add(int64(len(b)))
+			if err := wsutil.WriteServerMessage(conn, ws.OpText, b); err != nil {
+				return
+			}
 		}
-		if err := f.write(conn, batch); err != nil {
-			return
-		}
-	}
-	if err := f.write(conn, []actors.Event{actors.Synced{}}); err != nil {
+	} else if err := f.snapshot(conn, recs); err != nil {
 		return
 	}
 	f.mu.Lock()
@@ -107,6 +108,21 @@ func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		f.sent.Add(int64(len(msg)))
 	}
+}
+
+// snapshot sends recs as snapshot events, 1,000 a frame, then synced.
+func (f *feed) snapshot(conn interface{ Write([]byte) (int, error) }, recs []health.Record) error {
+	for i := 0; i < len(recs); i += 1000 {
+		end := min(i+1000, len(recs))
+		batch := make([]actors.Event, 0, end-i)
+		for _, rec := range recs[i:end] {
+			batch = append(batch, actors.Snapshot{Record: rec})
+		}
+		if err := f.write(conn, batch); err != nil {
+			return err
+		}
+	}
+	return f.write(conn, []actors.Event{actors.Synced{}})
 }
 
 func (f *feed) write(conn interface{ Write([]byte) (int, error) }, events []actors.Event) error {

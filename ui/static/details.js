@@ -76,7 +76,7 @@ export class Details {
         'unhealthy after ' + probe.failure_threshold, 'healthy after ' + probe.success_threshold, 'expect ' + probe.expect].join(' · ')]);
     }
     fields.push(['Labels', r.labelsKey ? r.labelsKey.split(',').join('  ') : 'none']);
-    if (r.uptime) fields.push(['Uptime', '24 h: ' + fmtPercent(r.uptime['24h']) + ' · 7 d: ' + fmtPercent(r.uptime['7d'])]);
+    if (r.uptime) fields.push(['Uptime', '24 h: ' + fmtPercent(r.uptime[0]) + ' · 7 d: ' + fmtPercent(r.uptime[1])]);
     fields.push(['Silenced', r.silenced ? 'yes — no Slack message while it lasts' + (this.silence ? silenceText(this.silence) : '') : 'no']);
     if (r.expires) fields.push(['Expires', new Date(r.expires).toLocaleString() + ' unless renewed']);
     e.fields.textContent = '';

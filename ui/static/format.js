@@ -25,6 +25,7 @@ export function parseDur(s) {
 const SECRET_PARAMS = new Set(['password', 'passwd', 'pwd', 'pass', 'token', 'access_token', 'auth',
   'secret', 'api_key', 'apikey', 'key', 'sig', 'signature']);
 export function maskURL(raw) {
+  if (raw.indexOf('@') < 0 && raw.indexOf('?') < 0) return raw; // nothing to hide: most URLs
   let s = raw;
   const scheme = s.indexOf('://');
   const start = scheme >= 0 ? scheme + 3 : 0;

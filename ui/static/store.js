@@ -57,6 +57,19 @@ function sharedProbe(p) {
   return v;
 }
 
+// sharedUptime returns one frozen [24 h, 7 d] pair for equal shares: most
+// of a fleet is up all the time ([1, 1]), and a pair per row would cost
+// megabytes.
+const uptimes = new Map(); // 24 h share -> Map(7 d share -> pair)
+let uptimePairs = 0;
+function sharedUptime(day, week) {
+  let byWeek = uptimes.get(day);
+  if (!byWeek) { byWeek = new Map(); if (uptimePairs < 20000) uptimes.set(day, byWeek); }
+  let v = byWeek.get(week);
+  if (!v) { v = Object.freeze([day, week]); if (uptimePairs < 20000) { byWeek.set(week, v); uptimePairs++; } }
+  return v;
+}
+
 // cmp orders rows: failing first, then pending, paused, healthy; inside a
 // group the most recent change first; then by URL.
 export function cmp(a, b) {
@@ -65,24 +78,23 @@ export function cmp(a, b) {
 
 // Row is one URL as the page shows it. Only what a row shows is kept: the
 // full custom data and history are fetched when the details panel opens.
+// A row is made from a record object (rowFromRecord) or from a record of a
+// compact snapshot (Compact.row), with the same fields in the same order.
 class Row {
-  constructor(rec) {
-    this.url = rec.url;
-    this.shown = maskURL(rec.url);
-    this.dataText = compactData(rec.data);
-    this.labelsKey = strings.get(labelsText(rec.labels)); // "k=v,k=v", keys sorted
-    this.labels = sharedLabels(rec.labels, this.labelsKey);
-    const probe = sharedProbe(rec.probe);
+  constructor(url, data, labelsKey, labels, probe, silenced, uptime, expires) {
+    this.url = url;
+    this.shown = maskURL(url);
+    this.dataText = compactData(data);
+    this.labelsKey = labelsKey;         // "k=v,k=v", keys sorted
+    this.labels = labels;               // shared by every row with the same labels
     this.probe = probe;                 // shared by every row with the same settings
     this.interval = probe ? probe.intervalMs : 0;
-    this.silenced = rec.silenced === true;
-    this.uptime = rec.uptime && typeof rec.uptime === 'object' ? rec.uptime : null;
-    this.expires = rec.expires_at ? parseTime(rec.expires_at) : 0;
-    const st = rec.status || {};
+    this.silenced = silenced;
+    this.uptime = uptime;               // [24 h, 7 d] shares, or null
+    this.expires = expires;
     this.state = 'pending'; this.rank = 1; this.code = 0; this.error = ''; this.kind = ''; this.latency = -1;
-    this.setStatus(st);
-    this.since = parseTime(st.since);
-    this.checked = parseTime(st.checked_at);
+    this.since = 0;
+    this.checked = 0;
     this.ver = 0;     // bumped on every change, so a painted cell knows it is stale
     this.mark = 0;    // the order stamp of the last move (see Coll)
     this.hid = -1;    // position in the search index, -1 when not indexed
@@ -91,14 +103,78 @@ class Row {
   }
 
   setStatus(st) {
-    const s = typeof st.state === 'string' && st.state ? st.state : 'pending';
+    this.setState(typeof st.state === 'string' && st.state ? st.state : 'pending', st.code || 0,
+      st.error || '', st.error_kind || '', st.latency_ms);
+  }
+
+  // setState sets the state and the last probe's details; latency in ms
+  // (not a number: unknown).
+  setState(s, code, error, kind, latency) {
     this.state = strings.get(s);
     this.rank = RANK[s] === undefined ? RANK_OTHER : RANK[s];
-    this.code = st.code || 0;
-    this.error = strings.get(st.error || '');
-    this.kind = strings.get(st.error_kind || '');
+    this.code = code;
+    this.error = strings.get(error);
+    this.kind = strings.get(kind);
     // Tenths of a millisecond, a small integer: no boxed number per row.
-    this.latency = typeof st.latency_ms === 'number' ? Math.round(st.latency_ms * 10) : -1;
+    this.latency = typeof latency === 'number' ? Math.round(latency * 10) : -1;
+  }
+}
+
+// rowFromRecord makes a row from a record as the API and the snapshot and
+// registered events carry it.
+function rowFromRecord(rec) {
+  const key = strings.get(labelsText(rec.labels));
+  const up = rec.uptime && typeof rec.uptime === 'object' ? sharedUptime(rec.uptime['24h'], rec.uptime['7d']) : null;
+  const r = new Row(rec.url, rec.data, key, sharedLabels(rec.labels, key), sharedProbe(rec.probe),
+    rec.silenced === true, up, rec.expires_at ? parseTime(rec.expires_at) : 0);
+  const st = rec.status || {};
+  r.setStatus(st);
+  r.since = parseTime(st.since);
+  r.checked = parseTime(st.checked_at);
+  return r;
+}
+
+// Positions of a record's fields in a compact snapshot (docs/api.md).
+const C_URL = 0, C_DATA = 1, C_PROBE = 2, C_LABELS = 3, C_EXPIRES = 4, C_SILENCED = 5, C_UPTIME = 6,
+  C_STATE = 7, C_CODE = 8, C_ERROR = 9, C_KIND = 10, C_LATENCY = 11, C_CHECKED = 12, C_SINCE = 13;
+
+// Compact decodes the "records" events of one compact snapshot: their
+// table of shared values (filled frame after frame) and their records,
+// each an array, made into rows without an object per record. What a row
+// needs from a table entry (a label set's text, a probe's interval) is
+// derived once per entry.
+export class Compact {
+  constructor() { this.table = []; this.labels = []; this.probes = []; }
+
+  // add appends a "records" event's new table entries; false when they do
+  // not follow the ones held (a frame was missed).
+  add(e) {
+    if (e.table_at !== this.table.length || !Array.isArray(e.table)) return false;
+    for (const v of e.table) this.table.push(v);
+    return true;
+  }
+
+  str(i) { const v = this.table[i]; return typeof v === 'string' ? v : ''; }
+
+  // row makes a row from the compact record a; null when it is not one.
+  row(a) {
+    if (!Array.isArray(a) || typeof a[C_URL] !== 'string') return null;
+    const li = a[C_LABELS], pi = a[C_PROBE];
+    let l = this.labels[li];
+    if (l === undefined) {
+      const labels = this.table[li];
+      const key = strings.get(labelsText(labels));
+      l = this.labels[li] = { key, labels: sharedLabels(labels, key) };
+    }
+    let probe = this.probes[pi];
+    if (probe === undefined) probe = this.probes[pi] = sharedProbe(this.table[pi]);
+    const up = a[C_UPTIME];
+    const r = new Row(a[C_URL], a[C_DATA], l.key, l.labels, probe, a[C_SILENCED] === 1,
+      Array.isArray(up) ? sharedUptime(up[0], up[1]) : null, a[C_EXPIRES] || 0);
+    r.setState(this.str(a[C_STATE]) || 'pending', a[C_CODE] || 0, this.str(a[C_ERROR]), this.str(a[C_KIND]), a[C_LATENCY]);
+    r.since = a[C_SINCE] || 0;
+    r.checked = a[C_CHECKED] || 0;
+    return r;
   }
 }
 
@@ -109,6 +185,7 @@ export class Coll {
     this.map = new Map();
     this.order = [];
     this.moved = [];
+    this.above = null; this.aboveChecked = 0; // see movesAbove
     this.removed = 0;
     this.stamp = 1;
     this.version = 0;  // bumped when settle() changes the order
@@ -117,6 +194,15 @@ export class Coll {
 
   move(r) {
     if (r.mark !== this.stamp) { r.mark = this.stamp; this.moved.push(r); }
+  }
+
+  // movesAbove reports whether a row moved since the last settle sorts
+  // before r. Rows already found not to are not tested again for the same r.
+  movesAbove(r) {
+    if (r !== this.above) { this.above = r; this.aboveChecked = 0; }
+    const moved = this.moved;
+    for (; this.aboveChecked < moved.length; this.aboveChecked++) if (cmp(moved[this.aboveChecked], r) < 0) return true;
+    return false;
   }
 
   put(r) {
@@ -159,6 +245,7 @@ export class Coll {
     out.length = k;
     this.order = out;
     this.moved = [];
+    this.above = null;
     this.removed = 0;
     this.stamp++;
     this.version++;
@@ -184,6 +271,8 @@ export class Store {
     this.snapshots = 0;     // snapshots received
     this.queue = [];
     this.cur = null; this.curI = 0;
+    this.recs = null; this.recsI = 0; // the records of a "records" event being applied
+    this.compact = null;    // the table of the compact snapshot being received
     this.pumping = false;
     this.events = 0; this.messages = 0; this.applyMs = 0; this.longestSlice = 0;
     const ch = new MessageChannel();
@@ -201,7 +290,7 @@ export class Store {
   // snapshot fills the shown set directly, so the first (failing) rows
   // appear while the rest still arrives.
   begin() {
-    this.queue = []; this.cur = null;
+    this.queue = []; this.cur = null; this.recs = null; this.compact = null;
     this.firstAt = 0;
     this.synced = false;
     this.loading = !this.everSynced; // a reconnect may resume without a snapshot
@@ -211,7 +300,7 @@ export class Store {
 
   // end marks the connection lost: rows stay on screen, no longer live.
   end() {
-    this.queue = []; this.cur = null;
+    this.queue = []; this.cur = null; this.recs = null; this.compact = null;
     this.synced = false;
     this.loading = false;
     this.staging = null;
@@ -230,6 +319,15 @@ export class Store {
     const t0 = performance.now();
     let n = 0;
     while (performance.now() - t0 < SLICE_MS) {
+      if (this.recs) {
+        // The records of a compact snapshot's frame, 200 between clock reads.
+        const recs = this.recs, end = Math.min(recs.length, this.recsI + EVENTS_PER_CHECK);
+        for (let i = this.recsI; i < end; i++) { const r = this.compact.row(recs[i]); if (r) this.putRow(r); }
+        n += end - this.recsI;
+        this.recsI = end;
+        if (end >= recs.length) this.recs = null;
+        continue;
+      }
       if (!this.cur) {
         if (this.queue.length === 0) break;
         const text = this.queue.shift();
@@ -238,8 +336,11 @@ export class Store {
         this.cur = Array.isArray(list) ? list : [list];
         this.curI = 0;
       }
-      const list = this.cur, end = Math.min(list.length, this.curI + EVENTS_PER_CHECK);
-      for (let i = this.curI; i < end; i++) this.apply(list[i]);
+      const list = this.cur;
+      let end = Math.min(list.length, this.curI + EVENTS_PER_CHECK), i = this.curI;
+      // A "records" event's records are applied before the events after it.
+      while (i < end && !this.recs) this.apply(list[i++]);
+      end = i;
       n += end - this.curI;
       this.curI = end;
       if (end >= list.length) this.cur = null;
@@ -249,7 +350,7 @@ export class Store {
     this.applyMs += dt;
     if (dt > this.longestSlice) this.longestSlice = dt;
     this.events += n;
-    if (this.cur || this.queue.length) this.kick();
+    if (this.recs || this.cur || this.queue.length) this.kick();
     else this.pumping = false;
     this.onChange();
   }
@@ -257,7 +358,8 @@ export class Store {
   apply(e) {
     if (!e || typeof e !== 'object') return;
     switch (e.type) {
-      case 'snapshot': this.snapshot(e.record); break;
+      case 'snapshot': this.startSnapshot(); this.put(e.record); break;
+      case 'records': this.records(e); break;
       case 'synced': this.sync(); break;
       case 'registered': this.put(e.record); break;
       case 'status': this.status(e); break;
@@ -270,7 +372,8 @@ export class Store {
 
   target() { return this.staging || this.shown; }
 
-  snapshot(rec) {
+  // startSnapshot is called by every event of a snapshot.
+  startSnapshot() {
     if (!this.snapshotStarted) {
       // A snapshot replaces everything. On the first load (nothing shown)
       // it fills the shown set as it arrives; otherwise the old rows stay
@@ -282,7 +385,17 @@ export class Store {
       if (this.shown.map.size === 0) { this.shown = new Coll(); this.resetCounts(); }
       else this.staging = new Coll();
     }
-    this.put(rec);
+  }
+
+  // records takes a "records" event of a compact snapshot: its table
+  // entries now, its records in the next slices (see pump). An event whose
+  // table does not follow the one held (a server never sends one) is
+  // ignored with its records.
+  records(e) {
+    this.startSnapshot();
+    if (!this.compact || e.table_at === 0) this.compact = new Compact();
+    if (!this.compact.add(e) || !Array.isArray(e.records)) return;
+    this.recs = e.records; this.recsI = 0;
   }
 
   sync() {
@@ -306,8 +419,11 @@ export class Store {
 
   put(rec) {
     if (!rec || typeof rec.url !== 'string') return;
+    this.putRow(rowFromRecord(rec));
+  }
+
+  putRow(r) {
     const c = this.target();
-    const r = new Row(rec);
     const old = c.put(r);
     if (c === this.shown) { if (old) this.count(old, -1); this.count(r, 1); }
   }

@@ -13,6 +13,10 @@ const OVERSCAN = 8;
 // most this often (ms): the first rows (failing first) show at once, and
 // a large fleet does not pay a merge per frame.
 const LOADING_SETTLE_MS = 300;
+// Unless a row that arrived would show in the window, the order of a first
+// load is only brought up to date this often (ms): the rows below the
+// window wait, and each merge of a 100,000-row order is saved.
+const LOADING_GROW_MS = 1000;
 // A filter costing more than this (ms) is applied after typing pauses.
 const SLOW_FILTER_MS = 40;
 const DEBOUNCE_MS = 90;
@@ -43,6 +47,7 @@ export class Table {
     this.filterMs = 0; this.lastRenderMs = 0; this.renderMsTotal = 0; this.frames = 0;
     this.debounce = 0;
     this.settledAt = 0;
+    this.comeBack = 0;          // a timer to merge rows left unmerged by a loading frame
     this.appliedQuery = ''; this.appliedAt = 0; // what the view reflects, and when
     this.onFrame = null;        // called at the end of every frame
     this.onOpen = null;         // called with a row to open its details
@@ -117,9 +122,12 @@ export class Table {
     this.rafPending = false;
     const t0 = performance.now();
     const c = this.store.shown;
-    if (!this.store.loading || this.store.staging || c.order.length === 0 || t0 - this.settledAt >= LOADING_SETTLE_MS) {
+    if (this.settleNow(c, t0)) {
       if (c.settle()) this.settledAt = t0;
-    } else this.schedule(); // come back for the rows not merged yet
+    } else if (c.moved.length && !this.comeBack) {
+      // Come back for the rows not merged yet, should no more events come.
+      this.comeBack = setTimeout(() => { this.comeBack = 0; this.schedule(); }, LOADING_SETTLE_MS);
+    }
     if (c !== this.coll) { this.coll = c; this.viewDirty = true; }
     const stale = this.appliedVersion !== c.version || this.viewDirty;
     if (stale && (!this.held || this.viewDirty)) {
@@ -137,6 +145,28 @@ export class Table {
     this.renderMsTotal += this.lastRenderMs;
     this.frames++;
     if (this.onFrame) this.onFrame(t0, t1);
+  }
+
+  // settleNow tells whether this frame brings the order up to date. While a
+  // first snapshot loads into the table it does so at most every
+  // LOADING_SETTLE_MS, and only when a row that arrived would show in the
+  // window (or LOADING_GROW_MS passed): most of a large snapshot lands
+  // below the window, where no one sees it before it is complete.
+  settleNow(c, t0) {
+    const s = this.store;
+    if (!s.loading || s.staging || c.order.length === 0) return true;
+    const since = t0 - this.settledAt;
+    if (since < LOADING_SETTLE_MS) return false;
+    if (since >= LOADING_GROW_MS || this.items !== c.order || this.held) return true;
+    const end = this.windowEnd();
+    return end >= c.order.length || c.movesAbove(c.order[end]);
+  }
+
+  // windowEnd is the index of the first item below the rows painted.
+  windowEnd() {
+    const viewH = Math.max(this.els.scroller.clientHeight - this.headH, this.rowH);
+    const top = Math.max(0, this.els.scroller.scrollTop - this.headH);
+    return Math.ceil((top + viewH) / this.rowH) + OVERSCAN;
   }
 
   rebuild(c) {

@@ -127,6 +127,79 @@ await check('a reconnect that resumes keeps the rows; one that gets a snapshot r
   assert.equal(s.snapshots, 2);
 });
 
+// compactFrames encodes records as a server's compact snapshot does: each
+// record an array in the documented order, shared values in a table sent
+// once across frames, times in ms.
+function compactFrames(recs, perFrame, seq) {
+  const table = [], index = new Map(), frames = [];
+  const ix = (kind, v) => {
+    const k = kind + JSON.stringify(v);
+    if (!index.has(k)) { index.set(k, table.length); table.push(v); }
+    return index.get(k);
+  };
+  const ms = (t) => (t ? Date.parse(t) : null);
+  for (let i = 0; i < recs.length; i += perFrame) {
+    const at = table.length;
+    const rows = recs.slice(i, i + perFrame).map((r) => {
+      const st = r.status;
+      return [r.url, r.data === undefined ? null : r.data, ix('p', r.probe), ix('l', r.labels || {}), ms(r.expires_at), r.silenced ? 1 : 0,
+        r.uptime ? [r.uptime['24h'], r.uptime['7d']] : null, ix('s', st.state), st.code || 0, ix('s', st.error || ''), ix('s', st.error_kind || ''),
+        st.latency_ms === undefined ? null : st.latency_ms, ms(st.checked_at), ms(st.since), ms(r.created_at), ms(r.updated_at)];
+    });
+    const evs = [{ type: 'records', seq, table_at: at, table: table.slice(at), records: rows }];
+    if (i + perFrame >= recs.length) evs.push({ type: 'synced', seq });
+    frames.push(JSON.stringify(evs));
+  }
+  return frames;
+}
+
+await check('a compact snapshot gives the same rows as snapshot events', async () => {
+  const now = Date.parse('2026-11-30T12:00:00Z');
+  const recs = [];
+  for (let i = 0; i < 2500; i++) {
+    const r = record(i, ['unhealthy', 'unreachable', 'healthy', 'paused', 'pending'][i % 5], now - i * 1000);
+    if (i % 5 === 1) Object.assign(r.status, { code: 0, error: 'connection refused', error_kind: 'refused' });
+    if (i % 5 !== 4) Object.assign(r.status, { latency_ms: 0.4 + i / 7, checked_at: new Date(now - i).toISOString() });
+    if (i % 3 === 0) r.uptime = { '24h': 0.998958, '7d': 1 };
+    if (i % 7 === 0) r.expires_at = new Date(now + 3600000).toISOString();
+    if (i % 11 === 0) r.silenced = true;
+    if (i % 13 === 0) { r.data = null; r.labels = {}; }
+    if (i % 17 === 0) r.data = 'plain text';
+    recs.push(r);
+  }
+  const events = new Store(() => {}), compact = new Store(() => {});
+  events.begin(); compact.begin();
+  for (let i = 0; i < recs.length; i += 1000) events.push(JSON.stringify(recs.slice(i, i + 1000).map((record) => ({ type: 'snapshot', seq: 9, record }))));
+  events.push(JSON.stringify([{ type: 'synced', seq: 9 }]));
+  for (const f of compactFrames(recs, 1000, 9)) compact.push(f);
+  await settle(events); await settle(compact);
+  assert.equal(compact.synced, true);
+  assert.equal(compact.lastSeq, 9);
+  assert.equal(compact.snapshots, 1);
+  assert.equal(compact.shown.map.size, recs.length);
+  assert.deepEqual(compact.counts, events.counts);
+  const fields = ['url', 'shown', 'dataText', 'labelsKey', 'labels', 'interval', 'silenced', 'uptime', 'expires',
+    'state', 'rank', 'code', 'error', 'kind', 'latency', 'since', 'checked'];
+  for (const [url, want] of events.shown.map) {
+    const got = compact.shown.map.get(url);
+    assert.ok(got, url);
+    for (const f of fields) assert.deepEqual(got[f], want[f], url + ' ' + f);
+    assert.deepEqual(got.probe, want.probe, url + ' probe');
+  }
+  // A record that is not an array is skipped; the others still load.
+  const s = new Store(() => {});
+  s.begin();
+  s.push(JSON.stringify([{ type: 'records', seq: 1, table_at: 0, table: ['healthy', {}, recs[0].probe, ''],
+    records: [null, ['http://a/', null, 2, 1, null, 0, null, 0, 200, 3, 3, 1.5, 1764504000000, 1764504000000, 0, 0]] }, { type: 'synced', seq: 1 }]));
+  await settle(s);
+  assert.deepEqual(Array.from(s.shown.map.keys()), ['http://a/']);
+  assert.equal(s.shown.map.get('http://a/').latency, 15);
+  // A later event replaces a row of the compact snapshot as usual.
+  compact.push(JSON.stringify([{ type: 'status', seq: 10, url: recs[2].url, state: 'unhealthy', code: 500, at: '2026-11-30T14:00:00Z' }]));
+  await settle(compact);
+  assert.equal(compact.shown.map.get(recs[2].url).state, 'unhealthy');
+});
+
 await check('formatting', () => {
   assert.equal(maskURL('https://user:pw@host/p?token=abc&x=1'), 'https://user:****@host/p?token=****&x=1');
   const plain = 'http://host/a?b=c';
