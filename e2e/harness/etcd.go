@@ -46,8 +46,8 @@ const etcdStartTimeout = 30 * time.Second
 const etcdBin = "/usr/bin/etcd"
 
 // StartEtcd starts a one-member etcd on two free loopback ports (client and
-// peer) and returns once it answers /health. It fails the test when etcd is
-// not installed or does not come up; a start that loses its ports to
+// peer) and returns once it answers /health. It fails the test when etcd
+// does not come up (or, in CI, is not installed; elsewhere it skips); a start that loses its ports to
 // another process is retried on new ones, three times at most. The server
 // is stopped at the test's cleanup, and a failed test's log shows the last
 // 60 lines it printed.
@@ -58,7 +58,13 @@ func StartEtcd(t testing.TB) *Etcd {
 		bin = etcdBin
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("etcd is not installed (apt-get install etcd-server): %v", err)
+		// Like the other tests of installed servers: skipped on a developer's
+		// machine without it, a failure in CI (.ci/run installs it).
+		msg := "etcd is not installed (Debian: apt-get install -y etcd-server; .ci/run installs it)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	dir := t.TempDir()
 	var last error
