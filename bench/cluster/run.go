@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spo2/spo2/bench/internal/etcd"
 	"github.com/spo2/spo2/bench/internal/farm"
 	"github.com/spo2/spo2/bench/internal/proc"
 	"github.com/spo2/spo2/bench/internal/spo2"
@@ -24,7 +23,7 @@ import (
 type bench struct {
 	cfg    Config
 	farm   *farm.Farm
-	etcd   *etcd.Server
+	etcd   *harness.Etcd
 	tmp    string
 	outDir string
 	bin    string
@@ -62,7 +61,7 @@ func newBench(ctx context.Context, cfg Config) (*bench, error) {
 		return nil, fmt.Errorf("start farm: %w", err)
 	}
 	slog.Info("starting etcd")
-	if b.etcd, err = etcd.Start(ctx, filepath.Join(tmp, "etcd"), 30*time.Second); err != nil {
+	if b.etcd, err = harness.LaunchEtcd(filepath.Join(tmp, "etcd")); err != nil {
 		b.farm.Close()
 		os.RemoveAll(tmp)
 		return nil, err

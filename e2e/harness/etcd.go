@@ -45,19 +45,13 @@ const etcdStartTimeout = 30 * time.Second
 // etcdBin is where Debian's etcd-server package installs the server.
 const etcdBin = "/usr/bin/etcd"
 
-// StartEtcd starts a one-member etcd on two free loopback ports (client and
-// peer) and returns once it answers /health. It fails the test when etcd
-// does not come up (or, in CI, is not installed; elsewhere it skips); a start that loses its ports to
-// another process is retried on new ones, three times at most. The server
-// is stopped at the test's cleanup, and a failed test's log shows the last
-// 60 lines it printed.
+// StartEtcd starts a one-member etcd (LaunchEtcd) in a temporary directory
+// of the test and stops it at the test's cleanup; a failed test's log shows
+// the last 60 lines it printed. Where etcd is not installed the test is
+// skipped, or fails in CI; it fails when etcd does not come up.
 func StartEtcd(t testing.TB) *Etcd {
 	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		bin = etcdBin
-	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := etcdBinary(); err != nil {
 		// Like the other tests of installed servers: skipped on a developer's
 		// machine without it, a failure in CI (.ci/run installs it).
 		msg := "etcd is not installed (Debian: apt-get install -y etcd-server; .ci/run installs it)"
@@ -66,28 +60,58 @@ func StartEtcd(t testing.TB) *Etcd {
 		}
 		t.Skip(msg)
 	}
-	dir := t.TempDir()
+	e, err := LaunchEtcd(t.TempDir())
+	if err != nil {
+		t.Fatalf("starting etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		e.Stop()
+		if t.Failed() {
+			t.Logf("etcd logs, last 60 lines:\n%s", Tail(e.Logs(), 60))
+		}
+	})
+	return e
+}
+
+// LaunchEtcd starts a one-member etcd on two free loopback ports (client and
+// peer) with its data under dir, and returns once it answers /health, or an
+// error when it exits first or does not come up within 30 s. A start that
+// loses its ports to another process is retried on new ones, three times at
+// most. The caller stops it (Stop).
+func LaunchEtcd(dir string) (*Etcd, error) {
+	bin, err := etcdBinary()
+	if err != nil {
+		return nil, err
+	}
 	var last error
 	for attempt := range 3 {
-		e := &Etcd{
-			Endpoint: "http://" + freeLoopbackAddr(t),
-			DataDir:  filepath.Join(dir, "data"+strconv.Itoa(attempt)),
-			bin:      bin,
-			peerURL:  "http://" + freeLoopbackAddr(t),
+		client, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
 		}
+		peer, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		e := &Etcd{Endpoint: "http://" + client, DataDir: filepath.Join(dir, "data"+strconv.Itoa(attempt)),
+			bin: bin, peerURL: "http://" + peer}
 		if last = e.start(); last == nil {
-			t.Cleanup(func() {
-				e.Stop()
-				if t.Failed() {
-					t.Logf("etcd logs, last 60 lines:\n%s", Tail(e.Logs(), 60))
-				}
-			})
-			return e
+			return e, nil
 		}
 		e.Stop()
 	}
-	t.Fatalf("starting etcd: %v", last)
-	return nil
+	return nil, last
+}
+
+// etcdBinary returns the etcd on PATH, or Debian's.
+func etcdBinary() (string, error) {
+	if bin, err := exec.LookPath("etcd"); err == nil {
+		return bin, nil
+	}
+	if _, err := os.Stat(etcdBin); err != nil {
+		return "", fmt.Errorf("etcd is not installed (apt-get install etcd-server): %w", err)
+	}
+	return etcdBin, nil
 }
 
 // Restart starts the server again on the same ports and data directory
@@ -127,6 +151,31 @@ func (e *Etcd) Kill() {
 	}
 	_ = cmd.Process.Kill()
 	<-exited
+}
+
+// Pid is the current run's process id (0 before the first start).
+func (e *Etcd) Pid() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd == nil || e.cmd.Process == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}
+
+// Exited is closed when the current run has exited, whoever ended it.
+func (e *Etcd) Exited() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.exited
+}
+
+// ExitErr is how the current run exited (e.g. "signal: killed"); call it
+// once Exited is closed.
+func (e *Etcd) ExitErr() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 // Logs returns everything the current run printed so far.
@@ -226,13 +275,12 @@ func etcdHealthy(ctx context.Context, client *http.Client, endpoint string) bool
 }
 
 // freeLoopbackAddr returns "127.0.0.1:PORT" for a port the kernel had free
-// a moment ago; the caller must cope with losing it (StartEtcd retries).
-func freeLoopbackAddr(t testing.TB) string {
-	t.Helper()
+// a moment ago; the caller must cope with losing it (LaunchEtcd retries).
+func freeLoopbackAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		return "", fmt.Errorf("free loopback port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
