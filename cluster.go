@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"fmt"
 	"log/slog"
 	"time"
@@ -179,4 +180,19 @@ func dropSilenceCopies(local *persistence.Store, keep map[string][]byte, log *sl
 			}
 		}
 	}
+}
+
+// seqOffset is added to the seqs of the member's stream (0 in single node
+// mode): a number below 2⁵¹ derived from the member's name. Members started
+// at the same moment then number their events in ranges far apart, so a
+// client that resumes with one member's seq on another gets a snapshot,
+// while a member restarted under its name still numbers above its previous
+// run.
+func (m *member) seqOffset() uint64 {
+	if m == nil {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(m.membership.Member()))
+	return h.Sum64() % (1 << 51)
 }

@@ -165,7 +165,7 @@ func serve(cfg config, log *slog.Logger) error {
 	m.CountDialsInFlight(prober.Dialing)
 
 	root := system.Root
-	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log, cfg.WSResume), "broadcaster")
+	broadcaster, _ := root.SpawnNamed(actors.NewBroadcasterProps(model, m, log, cfg.WSResume, mem.seqOffset()), "broadcaster")
 	supCfg := actors.SupervisorConfig{
 		Defaults: cfg.Defaults, Loaded: loaded, Started: processStart, Store: registrations, Model: model, Broadcaster: broadcaster,
 		Checkers: &actors.CheckerDeps{Prober: prober, Pool: pool, Scheduler: scheduler, Statuses: store, Metrics: m, Log: log,

@@ -73,11 +73,16 @@ type CloseStreams struct{}
 // NewBroadcasterProps returns the props of the broadcaster actor, which
 // keeps the last resumeBuffer events for stream subscribers that resume (0:
 // none; every subscriber then gets a snapshot, unless it missed nothing).
-func NewBroadcasterProps(model *readmodel.Model, m *metrics.Metrics, log *slog.Logger, resumeBuffer int) *actor.Props {
+//
+// seqOffset is added to every seq: cluster members each use a different
+// one, so that the seqs of two members started at the same moment do not
+// overlap and a client that resumes on another member gets a snapshot
+// instead of that member's events (0 for a single node).
+func NewBroadcasterProps(model *readmodel.Model, m *metrics.Metrics, log *slog.Logger, resumeBuffer int, seqOffset uint64) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &Broadcaster{model: model, metrics: m, log: log,
 			actorSubs: make(map[string]*actor.PID), streams: make(map[*Subscriber]health.Selector),
-			events: newEventLog(resumeBuffer, uint64(time.Now().UnixMicro()))}
+			events: newEventLog(resumeBuffer, uint64(time.Now().UnixMicro())+seqOffset)}
 	})
 }
 

@@ -82,7 +82,7 @@ func idleMemoryPerURL(b *testing.B, n int, shape urlShape) (heapPerURL, rssPerUR
 	model := readmodel.New()
 	deps := &CheckerDeps{Prober: probe.New(probe.Options{}), Pool: pool, Scheduler: sched,
 		Statuses: store, Metrics: m, Log: quietLog}
-	broadcaster := system.Root.Spawn(NewBroadcasterProps(model, m, quietLog, 0))
+	broadcaster := system.Root.Spawn(NewBroadcasterProps(model, m, quietLog, 0, 0))
 	settings := fastSettings
 	settings.Interval = time.Hour
 	sup := system.Root.Spawn(NewSupervisorProps(SupervisorConfig{Defaults: settings, Store: store, Model: model,

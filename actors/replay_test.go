@@ -93,7 +93,7 @@ func newStreamRig(t *testing.T, resumeBuffer int) *streamRig {
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	r := &streamRig{system: system, model: readmodel.New()}
-	r.bc = system.Root.Spawn(NewBroadcasterProps(r.model, metrics.New(), quietLog, resumeBuffer))
+	r.bc = system.Root.Spawn(NewBroadcasterProps(r.model, metrics.New(), quietLog, resumeBuffer, 0))
 	return r
 }
 

@@ -81,7 +81,7 @@ func newBatcher(t *testing.T, n int, tune func(*actors.SlackConfig)) *batcher {
 		_ = store.Close()
 	})
 	b.register(n)
-	b.bcast = system.Root.Spawn(actors.NewBroadcasterProps(b.model, b.m, log, 0))
+	b.bcast = system.Root.Spawn(actors.NewBroadcasterProps(b.model, b.m, log, 0, 0))
 	b.cfg = actors.SlackConfig{HookURL: b.slack.URL, BatchWindow: 200 * time.Millisecond,
 		MinInterval: 5 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond}
 	if tune != nil {

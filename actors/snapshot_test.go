@@ -152,7 +152,7 @@ func TestSnapshotAndStreamMissNothing(t *testing.T) {
 	t.Cleanup(system.Shutdown)
 	model := readmodel.New()
 	fillModel(model, 4*SnapshotFrameRecords, func(int) health.State { return health.Healthy })
-	bc := system.Root.Spawn(NewBroadcasterProps(model, metrics.New(), quietLog, 0))
+	bc := system.Root.Spawn(NewBroadcasterProps(model, metrics.New(), quietLog, 0, 0))
 
 	const added = 200
 	sub := NewSubscriber(added+1, 0)

@@ -61,7 +61,7 @@ func startEngine(t testing.TB, loaded []persistence.Loaded, dir string, opts ...
 		events: make(chan Event, 1000)}
 	e.deps = &CheckerDeps{Prober: probe.New(probe.Options{}), Pool: pool, Scheduler: sched,
 		Statuses: store, Metrics: m, Log: quietLog}
-	e.broadcaster = e.system.Root.Spawn(NewBroadcasterProps(e.model, m, quietLog, 0))
+	e.broadcaster = e.system.Root.Spawn(NewBroadcasterProps(e.model, m, quietLog, 0, 0))
 	sink := e.system.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 		if ev, ok := c.Message().(Event); ok {
 			e.events <- ev

@@ -87,7 +87,7 @@ func newBulkEngine(b *testing.B) http.Handler {
 	m := metrics.New()
 	model := readmodel.New()
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log }))
-	bc := system.Root.Spawn(actors.NewBroadcasterProps(model, m, log, 0))
+	bc := system.Root.Spawn(actors.NewBroadcasterProps(model, m, log, 0, 0))
 	defaults := health.Settings{Interval: time.Hour, Timeout: 5 * time.Second,
 		FailureThreshold: 3, SuccessThreshold: 1, Expect: health.DefaultExpect}
 	sup := system.Root.Spawn(actors.NewSupervisorProps(actors.SupervisorConfig{

@@ -69,7 +69,7 @@ func newTestServer(t testing.TB, cfg Config, hang bool) *testServer {
 	m := metrics.New()
 	sup := &fakeSupervisor{hang: hang, got: make(chan actors.RegisterItem, 100)}
 	supPID := system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return sup }))
-	bc := system.Root.Spawn(actors.NewBroadcasterProps(model, m, quietLog, 0))
+	bc := system.Root.Spawn(actors.NewBroadcasterProps(model, m, quietLog, 0, 0))
 	s := New(cfg, Deps{Root: system.Root, Supervisor: supPID, Broadcaster: bc, Model: model, Metrics: m, Log: quietLog, UI: ui.Handler()})
 	return &testServer{Server: s, h: s.Handler(), sup: sup}
 }

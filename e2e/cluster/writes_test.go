@@ -113,4 +113,22 @@ func testFanOut(t *testing.T, s *scene) {
 			}
 		}
 	}
+
+	// Seqs are per member: a client that resumes on another member with the
+	// seq of the last event it got gets a snapshot, never that member's
+	// events after the same number.
+	for _, from := range s.c.names {
+		evs := clients[from].All()
+		last := evs[len(evs)-1].Seq
+		for _, to := range s.c.names {
+			if to == from {
+				continue
+			}
+			c := harness.ConnectWS(t, fmt.Sprintf("ws://%s/?since=%d", s.c.member(to).WSAddr, last), nil, nil)
+			if first := c.Next(t, 10*time.Second, "the opening on "+to, func(harness.Event) bool { return true }); first.Type != "snapshot" {
+				t.Errorf("resuming on %s with %s's seq %d opened with %q, want a snapshot", to, from, last, first.Type)
+			}
+			_ = c.Conn().Close()
+		}
+	}
 }
