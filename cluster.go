@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"time"
 

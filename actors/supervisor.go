@@ -79,7 +79,8 @@ type Supervisor struct {
 	leases     lease.Heap
 	leaseTimer *time.Timer
 	leaseAt    time.Time
-	view       *membership.View // cluster mode: the latest view, nil before the first
+	view       *membership.View   // cluster mode: the latest view, nil before the first
+	echoes     map[string]*echoes // cluster mode: this member's writes not yet seen back
 }
 
 // RegisterItem is one URL to register or update. Data is the custom data, a
@@ -141,6 +142,7 @@ var ErrInvalidSettings = errors.New("invalid settings")
 type committed struct {
 	kind    string // "register", "remove", "removeMatching" or "expire"
 	items   []pendingItem
+	ops     []persistence.Op // what was written (cluster mode: to forget their echoes on failure)
 	replyTo *actor.PID
 	results []ItemResult
 	err     error
@@ -325,6 +327,10 @@ func (s *Supervisor) submit(ctx actor.Context, c committed, ops []persistence.Op
 		s.applyCommitted(ctx, c)
 		return
 	}
+	if s.cfg.Clustered {
+		c.ops = ops
+		s.expectEchoes(ops)
+	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	s.cfg.Store.Apply(ops, func(err error) {
 		c.err = err
@@ -333,6 +339,9 @@ func (s *Supervisor) submit(ctx actor.Context, c committed, ops []persistence.Op
 }
 
 func (s *Supervisor) applyCommitted(ctx actor.Context, c committed) {
+	if c.err != nil && c.ops != nil {
+		defer s.forgetEchoes(ctx, c.ops)
+	}
 	if c.err != nil {
 		// Nothing of this write is durable: forget it, unless a later change
 		// to the same URL has replaced it since.

@@ -156,11 +156,17 @@ func (s *Supervisor) onRegistry(ctx actor.Context, msg RegistryChanges) {
 			}
 		}
 	}
+	if msg.Resync {
+		clear(s.echoes) // the registry as it is: writes still on their way are compared when they come
+	}
 	var items []pendingItem
 	ops := make([]persistence.Op, 0, len(changes))
 	now := time.Now()
 	for _, c := range changes {
 		ops = append(ops, persistence.Op{URL: c.URL, Reg: c.Reg})
+		if !msg.Resync && s.awaitingEcho(c) {
+			continue
+		}
 		cur := s.latest(c.URL)
 		if c.Reg == nil {
 			if cur == nil {
@@ -254,5 +260,81 @@ func (s *Supervisor) onPeerStatuses(ctx actor.Context, msg PeerStatuses) {
 		ctx.Send(s.cfg.Broadcaster, StatusChanged{URL: p.URL, State: st.State, Previous: previous, Code: st.Code,
 			Error: st.Error, ErrorKind: st.ErrorKind, LatencyMS: st.LatencyMS, At: at, PreviousSince: previousSince,
 			Labels: e.Registration().Labels})
+	}
+}
+
+// echoes are, for one URL, this member's writes that the registry's watch
+// has not brought back yet, oldest first (nil: a removal), and the last
+// change another member made meanwhile.
+type echoes struct {
+	pending []*health.Registration
+	foreign *RegistryChange
+}
+
+// expectEchoes records writes just submitted to the registry.
+func (s *Supervisor) expectEchoes(ops []persistence.Op) {
+	if s.echoes == nil {
+		s.echoes = make(map[string]*echoes)
+	}
+	for _, op := range ops {
+		e := s.echoes[op.URL]
+		if e == nil {
+			e = &echoes{}
+			s.echoes[op.URL] = e
+		}
+		e.pending = append(e.pending, op.Reg)
+	}
+}
+
+// awaitingEcho reports whether a change the watch brings must wait: while
+// a later write of this member to the same URL is on its way, the change
+// (an earlier write of this member, or another member's that this one's
+// will overwrite) would only take the URL back for a moment. The registry
+// may fold several writes to one URL into one; the change then stands for
+// all the writes up to it.
+func (s *Supervisor) awaitingEcho(c RegistryChange) bool {
+	e := s.echoes[c.URL]
+	if e == nil {
+		return false
+	}
+	for i, reg := range e.pending {
+		if (reg == nil) == (c.Reg == nil) && (reg == nil || sameRegistration(reg, c.Reg)) {
+			e.pending = e.pending[i+1:]
+			if len(e.pending) == 0 {
+				delete(s.echoes, c.URL)
+				return false // this member's latest write: applied already, or applied now if not
+			}
+			return true
+		}
+	}
+	e.foreign = &c
+	return true
+}
+
+// forgetEchoes drops the echoes of writes the registry did not confirm;
+// when a URL has none left, the change another member made meanwhile, if
+// any, is applied now.
+func (s *Supervisor) forgetEchoes(ctx actor.Context, ops []persistence.Op) {
+	var late []RegistryChange
+	for _, op := range ops {
+		e := s.echoes[op.URL]
+		if e == nil {
+			continue
+		}
+		for i, reg := range e.pending {
+			if reg == op.Reg {
+				e.pending = append(e.pending[:i:i], e.pending[i+1:]...)
+				break
+			}
+		}
+		if len(e.pending) == 0 {
+			delete(s.echoes, op.URL)
+			if e.foreign != nil {
+				late = append(late, *e.foreign)
+			}
+		}
+	}
+	if len(late) > 0 {
+		s.onRegistry(ctx, RegistryChanges{Changes: late})
 	}
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spo2/spo2/actors/health"
 	"github.com/spo2/spo2/actors/membership"
 	"github.com/spo2/spo2/e2e/harness"
+	"github.com/spo2/spo2/persistence"
 )
 
 var (
@@ -164,5 +166,77 @@ func TestRestartedMemberIsSentTheStatuses(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no statuses sent to the restarted member")
+	}
+}
+
+// heldStore is a DurableStore whose writes wait for release, which gives
+// each its result (nil: it goes through to the real store).
+type heldStore struct {
+	inner   DurableStore
+	release chan error
+}
+
+func (h *heldStore) Apply(ops []persistence.Op, done func(error)) {
+	go func() {
+		if err := <-h.release; err != nil {
+			done(err)
+			return
+		}
+		h.inner.Apply(ops, done)
+	}()
+}
+
+func TestOwnWritesComingBackDoNotTakeTheURLBack(t *testing.T) {
+	release := make(chan error, 10)
+	e := startEngine(t, nil, "", clustered, func(c *SupervisorConfig) {
+		c.Store = &heldStore{inner: c.Store, release: release}
+	})
+	u := "http://127.0.0.1:9/echo"
+	register := func(data string) *health.Registration {
+		t.Helper()
+		release <- nil
+		if r := e.register(t, RegisterItem{URL: u, Data: []byte(data)}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		return e.model.Get(u).Registration()
+	}
+	echo := func(reg *health.Registration) RegistryChange {
+		copied := *reg // what the watch decodes: the same bytes, another value
+		return RegistryChange{URL: u, Reg: &copied}
+	}
+	isRegistered := func(data string) func(Event) bool {
+		return func(ev Event) bool { r, ok := ev.(Registered); return ok && string(r.Record.Data) == data }
+	}
+	w1 := register(`1`)
+	e.waitEvent(t, "registered 1", isRegistered(`1`))
+	w2 := register(`2`)
+	e.waitEvent(t, "registered 2", isRegistered(`2`))
+	// The watch brings both back, then another member's write: the first
+	// echo must not take the URL back to 1 (next event is 3's, not 1's).
+	foreign := echo(w2)
+	foreign.Reg.Data = []byte(`3`)
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{echo(w1)}})
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{echo(w2), foreign}})
+	if ev := e.waitEvent(t, "any", func(Event) bool { return true }); !isRegistered(`3`)(ev) {
+		t.Fatalf("next event %s, want the other member's write (3): an echo took the URL back", ev.AppendJSON(nil, 0))
+	}
+
+	// A write of this member (4) is on its way when another member's (5)
+	// lands; then the write fails: the other member's change is applied.
+	fut := e.system.Root.RequestFuture(e.supervisor, Register{Items: []RegisterItem{{URL: u, Data: []byte(`4`)}}}, 5*time.Second)
+	later := echo(w2)
+	later.Reg.Data = []byte(`5`)
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{later}})
+	release <- errors.New("registry unavailable: test")
+	res, err := fut.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.(RegisterReply).Err == nil {
+		t.Fatal("the held write succeeded, want its error")
+	}
+	e.waitEvent(t, "the other member's write (5)", isRegistered(`5`))
+	if got := string(e.model.Get(u).Registration().Data); got != `5` {
+		t.Fatalf("data %s after the failed write, want the other member's 5", got)
 	}
 }
