@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -82,27 +81,24 @@ func (m *member) follow(ctx context.Context, root *actor.RootContext, supervisor
 	})
 	go m.registry.Watch(ctx, 0, func(b registry.Batch) {
 		if snap := b.Resync; snap != nil {
-			changes := make([]actors.RegistryChange, len(snap.Regs))
-			raws := make([][]byte, 0, len(snap.Silences))
+			changes := make([]persistence.Op, len(snap.Regs))
 			for i := range snap.Regs {
-				changes[i] = actors.RegistryChange{URL: snap.Regs[i].URL, Reg: &snap.Regs[i]}
+				changes[i] = persistence.Op{URL: snap.Regs[i].URL, Reg: &snap.Regs[i]}
 			}
-			for id, raw := range snap.Silences {
+			raws := make([][]byte, 0, len(snap.Silences))
+			for _, raw := range snap.Silences {
 				raws = append(raws, raw)
-				saveSilenceCopy(local, id, raw, log)
 			}
-			dropSilenceCopies(local, snap.Silences, log)
+			if err := local.ReplaceSilences(snap.Silences); err != nil {
+				log.Warn("saving the silences to the local copy failed", "err", err)
+			}
 			root.Send(supervisor, actors.RegistryChanges{Changes: changes, Resync: true})
 			silences.Replace(raws)
 			log.Info("registry loaded", "registrations", len(changes), "silences", len(raws), "revision", snap.Rev)
 			return
 		}
 		if len(b.Regs) > 0 {
-			changes := make([]actors.RegistryChange, len(b.Regs))
-			for i, c := range b.Regs {
-				changes[i] = actors.RegistryChange{URL: c.URL, Reg: c.Reg}
-			}
-			root.Send(supervisor, actors.RegistryChanges{Changes: changes})
+			root.Send(supervisor, actors.RegistryChanges{Changes: b.Regs})
 		}
 		for _, c := range b.Silences {
 			if c.Value == nil {
@@ -116,15 +112,11 @@ func (m *member) follow(ctx context.Context, root *actor.RootContext, supervisor
 				log.Warn("a silence in the registry cannot be read", "id", c.ID, "err", err)
 				continue
 			}
-			saveSilenceCopy(local, c.ID, c.Value, log)
+			if err := local.SaveSilence(c.ID, c.Value); err != nil {
+				log.Warn("saving a silence to the local copy failed", "id", c.ID, "err", err)
+			}
 		}
 	})
-}
-
-func saveSilenceCopy(local *persistence.Store, id string, raw []byte, log *slog.Logger) {
-	if err := local.SaveSilence(id, raw); err != nil {
-		log.Warn("saving a silence to the local copy failed", "id", id, "err", err)
-	}
 }
 
 // leave leaves the cluster within budget, which also shuts the actor system
@@ -158,28 +150,6 @@ func (m *member) healthz() interface {
 		return nil
 	}
 	return m.membership
-}
-
-// dropSilenceCopies deletes from the local copy the silences the registry
-// no longer holds (ended while this member was away), so that they do not
-// come back at its next start.
-func dropSilenceCopies(local *persistence.Store, keep map[string][]byte, log *slog.Logger) {
-	raws, err := local.LoadSilences()
-	if err != nil {
-		log.Warn("reading the local copy of the silences failed", "err", err)
-		return
-	}
-	for _, raw := range raws {
-		var si silence.Silence
-		if json.Unmarshal(raw, &si) != nil || si.ID == "" {
-			continue
-		}
-		if _, ok := keep[si.ID]; !ok {
-			if err := local.DeleteSilence(si.ID); err != nil {
-				log.Warn("deleting a silence from the local copy failed", "id", si.ID, "err", err)
-			}
-		}
-	}
 }
 
 // seqOffset is added to the seqs of the member's stream (0 in single node

@@ -25,18 +25,12 @@ import (
 // and stops those it no longer owns.
 type ViewChanged struct{ View *membership.View }
 
-// RegistryChange is one registration as the registry of record now holds
-// it; Reg nil means the URL was removed.
-type RegistryChange struct {
-	URL string
-	Reg *health.Registration
-}
-
 // RegistryChanges are changes to the registry of record, in the order it
-// committed them. With Resync, Changes is the whole registry: a URL not in
-// it was removed.
+// committed them: each a registration as the registry now holds it, or its
+// removal (Reg nil). With Resync, Changes is the whole registry: a URL not
+// in it was removed.
 type RegistryChanges struct {
-	Changes []RegistryChange
+	Changes []persistence.Op
 	Resync  bool
 }
 
@@ -152,19 +146,15 @@ func (s *Supervisor) onRegistry(ctx actor.Context, msg RegistryChanges) {
 		}
 		for u, slot := range s.urls {
 			if slot.reg != nil && !present[u] {
-				changes = append(changes, RegistryChange{URL: u})
+				changes = append(changes, persistence.Op{URL: u})
 			}
 		}
-	}
-	if msg.Resync {
 		clear(s.echoes) // the registry as it is: writes still on their way are compared when they come
 	}
 	var items []pendingItem
-	ops := make([]persistence.Op, 0, len(changes))
 	now := time.Now()
 	for _, c := range changes {
-		ops = append(ops, persistence.Op{URL: c.URL, Reg: c.Reg})
-		if !msg.Resync && s.awaitingEcho(c) {
+		if !msg.Resync && s.echoSettles(c) {
 			continue
 		}
 		cur := s.latest(c.URL)
@@ -185,8 +175,8 @@ func (s *Supervisor) onRegistry(ctx actor.Context, msg RegistryChanges) {
 		items = append(items, pendingItem{reg: c.Reg, prev: cur, url: c.URL, created: cur == nil, resIdx: len(items)})
 	}
 	s.armLeases()
-	if s.cfg.LocalCopy != nil && len(ops) > 0 {
-		s.cfg.LocalCopy.Apply(ops, func(err error) {
+	if s.cfg.LocalCopy != nil && len(changes) > 0 {
+		s.cfg.LocalCopy.Apply(changes, func(err error) {
 			if err != nil {
 				s.cfg.Log.Warn("writing the local copy of the registry failed", "err", err)
 			}
@@ -268,7 +258,7 @@ func (s *Supervisor) onPeerStatuses(ctx actor.Context, msg PeerStatuses) {
 // change another member made meanwhile.
 type echoes struct {
 	pending []*health.Registration
-	foreign *RegistryChange
+	foreign *persistence.Op
 }
 
 // expectEchoes records writes just submitted to the registry.
@@ -286,13 +276,14 @@ func (s *Supervisor) expectEchoes(ops []persistence.Op) {
 	}
 }
 
-// awaitingEcho reports whether a change the watch brings must wait: while
-// a later write of this member to the same URL is on its way, the change
-// (an earlier write of this member, or another member's that this one's
-// will overwrite) would only take the URL back for a moment. The registry
-// may fold several writes to one URL into one; the change then stands for
-// all the writes up to it.
-func (s *Supervisor) awaitingEcho(c RegistryChange) bool {
+// echoSettles reports whether a change the watch brings needs nothing
+// more. It waits while a later write of this member to the same URL is on
+// its way: the change (an earlier write of this member, or another
+// member's that this one's will overwrite) would only take the URL back for
+// a moment. It is settled, too, when it is this member's latest write and
+// still the URL's latest registration. The registry may fold several writes
+// to one URL into one; the change then stands for all the writes up to it.
+func (s *Supervisor) echoSettles(c persistence.Op) bool {
 	e := s.echoes[c.URL]
 	if e == nil {
 		return false
@@ -300,11 +291,11 @@ func (s *Supervisor) awaitingEcho(c RegistryChange) bool {
 	for i, reg := range e.pending {
 		if (reg == nil) == (c.Reg == nil) && (reg == nil || sameRegistration(reg, c.Reg)) {
 			e.pending = e.pending[i+1:]
-			if len(e.pending) == 0 {
-				delete(s.echoes, c.URL)
-				return false // this member's latest write: applied already, or applied now if not
+			if len(e.pending) > 0 {
+				return true
 			}
-			return true
+			delete(s.echoes, c.URL)
+			return s.latest(c.URL) == reg // applied when committed; compared as usual otherwise
 		}
 	}
 	e.foreign = &c
@@ -315,7 +306,7 @@ func (s *Supervisor) awaitingEcho(c RegistryChange) bool {
 // when a URL has none left, the change another member made meanwhile, if
 // any, is applied now.
 func (s *Supervisor) forgetEchoes(ctx actor.Context, ops []persistence.Op) {
-	var late []RegistryChange
+	var late []persistence.Op
 	for _, op := range ops {
 		e := s.echoes[op.URL]
 		if e == nil {

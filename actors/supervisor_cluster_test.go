@@ -68,7 +68,7 @@ func TestRegistryChangesFromAnotherMember(t *testing.T) {
 	reg := func(u, data string) *health.Registration {
 		return &health.Registration{URL: u, Data: []byte(data), Probe: fastSettings, CreatedAt: now, UpdatedAt: now}
 	}
-	send := func(resync bool, changes ...RegistryChange) {
+	send := func(resync bool, changes ...persistence.Op) {
 		e.system.Root.Send(e.supervisor, RegistryChanges{Changes: changes, Resync: resync})
 	}
 	isRegistered := func(u string, isNew bool) func(Event) bool {
@@ -78,21 +78,21 @@ func TestRegistryChangesFromAnotherMember(t *testing.T) {
 		return func(ev Event) bool { r, ok := ev.(Removed); return ok && r.URL == u && r.Reason == reason }
 	}
 
-	send(false, RegistryChange{URL: "http://x/1", Reg: reg("http://x/1", `1`)})
+	send(false, persistence.Op{URL: "http://x/1", Reg: reg("http://x/1", `1`)})
 	e.waitEvent(t, "registered x/1", isRegistered("http://x/1", true))
 	// The same registration again (this member's own write coming back
 	// from the watch) is no change; the next event is x/2's.
-	send(false, RegistryChange{URL: "http://x/1", Reg: reg("http://x/1", `1`)},
-		RegistryChange{URL: "http://x/2", Reg: reg("http://x/2", `2`)})
+	send(false, persistence.Op{URL: "http://x/1", Reg: reg("http://x/1", `1`)},
+		persistence.Op{URL: "http://x/2", Reg: reg("http://x/2", `2`)})
 	if ev := e.waitEvent(t, "any", func(Event) bool { return true }); !isRegistered("http://x/2", true)(ev) {
 		t.Fatalf("next event %s, want x/2 registered (x/1 did not change)", ev.AppendJSON(nil, 0))
 	}
-	send(false, RegistryChange{URL: "http://x/1", Reg: reg("http://x/1", `{"v":2}`)})
+	send(false, persistence.Op{URL: "http://x/1", Reg: reg("http://x/1", `{"v":2}`)})
 	e.waitEvent(t, "x/1 updated", isRegistered("http://x/1", false))
 	if got := string(e.model.Get("http://x/1").Registration().Data); got != `{"v":2}` {
 		t.Fatalf("data %s in the read model, want the other member's", got)
 	}
-	send(false, RegistryChange{URL: "http://x/1"})
+	send(false, persistence.Op{URL: "http://x/1"})
 	e.waitEvent(t, "x/1 removed", isRemoved("http://x/1", RemovalReasonDeleted))
 	// A resync without x/2 removes it.
 	send(true)
@@ -200,9 +200,9 @@ func TestOwnWritesComingBackDoNotTakeTheURLBack(t *testing.T) {
 		}
 		return e.model.Get(u).Registration()
 	}
-	echo := func(reg *health.Registration) RegistryChange {
+	echo := func(reg *health.Registration) persistence.Op {
 		copied := *reg // what the watch decodes: the same bytes, another value
-		return RegistryChange{URL: u, Reg: &copied}
+		return persistence.Op{URL: u, Reg: &copied}
 	}
 	isRegistered := func(data string) func(Event) bool {
 		return func(ev Event) bool { r, ok := ev.(Registered); return ok && string(r.Record.Data) == data }
@@ -215,8 +215,8 @@ func TestOwnWritesComingBackDoNotTakeTheURLBack(t *testing.T) {
 	// echo must not take the URL back to 1 (next event is 3's, not 1's).
 	foreign := echo(w2)
 	foreign.Reg.Data = []byte(`3`)
-	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{echo(w1)}})
-	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{echo(w2), foreign}})
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []persistence.Op{echo(w1)}})
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []persistence.Op{echo(w2), foreign}})
 	if ev := e.waitEvent(t, "any", func(Event) bool { return true }); !isRegistered(`3`)(ev) {
 		t.Fatalf("next event %s, want the other member's write (3): an echo took the URL back", ev.AppendJSON(nil, 0))
 	}
@@ -226,7 +226,7 @@ func TestOwnWritesComingBackDoNotTakeTheURLBack(t *testing.T) {
 	fut := e.system.Root.RequestFuture(e.supervisor, Register{Items: []RegisterItem{{URL: u, Data: []byte(`4`)}}}, 5*time.Second)
 	later := echo(w2)
 	later.Reg.Data = []byte(`5`)
-	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []RegistryChange{later}})
+	e.system.Root.Send(e.supervisor, RegistryChanges{Changes: []persistence.Op{later}})
 	release <- errors.New("registry unavailable: test")
 	res, err := fut.Result()
 	if err != nil {

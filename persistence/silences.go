@@ -56,6 +56,45 @@ func (s *Store) LoadSilences() ([][]byte, error) {
 	return out, nil
 }
 
+// ReplaceSilences makes the stored silences exactly silences (id → value),
+// in one transaction, durably: a cluster member's local copy after it read
+// the registry whole. While the disk is short of space it changes nothing
+// and returns an error wrapping ErrDiskFull.
+func (s *Store) ReplaceSilences(silences map[string][]byte) error {
+	size := uint64(0)
+	for id, v := range silences {
+		size += uint64(len(prefixSilence) + len(id) + len(v) + entryOverhead)
+	}
+	if err := s.space.admit("durable", len(silences), size); err != nil {
+		return fmt.Errorf("replace silences: %w", err)
+	}
+	err := s.syncedUpdate(func(txn *badger.Txn) error {
+		var gone [][]byte
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixSilence)})
+		for it.Rewind(); it.Valid(); it.Next() {
+			if _, keep := silences[string(it.Item().Key()[len(prefixSilence):])]; !keep {
+				gone = append(gone, it.Item().KeyCopy(nil))
+			}
+		}
+		it.Close()
+		for _, k := range gone {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		for id, v := range silences {
+			if err := txn.Set([]byte(prefixSilence+id), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return diskFull(fmt.Errorf("replace silences: %w", err))
+	}
+	return nil
+}
+
 // syncedUpdate runs f in one Badger transaction, then fsyncs.
 func (s *Store) syncedUpdate(f func(txn *badger.Txn) error) error {
 	if err := s.db.Update(f); err != nil {

@@ -9,14 +9,12 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/spo2/spo2/actors/health"
+	"github.com/spo2/spo2/persistence"
 )
 
-// Change is a registration put (Reg set) or deleted (Reg nil).
-type Change struct {
-	URL string
-	Reg *health.Registration
-}
+// Change is a registration put (Reg set) or deleted (Reg nil): the same
+// operation Apply writes.
+type Change = persistence.Op
 
 // SilenceChange is a silence stored (Value set, the stored bytes) or
 // deleted (Value nil).
