@@ -395,23 +395,11 @@ func writeStoreFailure(w http.ResponseWriter, what string, err error) {
 // registryError returns the error in err's chain that says the registry
 // was unavailable, or nil.
 func registryError(err error) error {
-	if err == nil || !errors.Is(err, registry.ErrUnavailable) {
-		return nil
+	var unavailable *registry.UnavailableError
+	if errors.As(err, &unavailable) {
+		return unavailable
 	}
-	if strings.HasPrefix(err.Error(), registry.ErrUnavailable.Error()) {
-		return err
-	}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		return registryError(u.Unwrap())
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			if found := registryError(e); found != nil {
-				return found
-			}
-		}
-	}
-	return err
+	return nil
 }
 
 // register asks the supervisor and waits for the durable answer.

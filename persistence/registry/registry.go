@@ -163,11 +163,19 @@ func (r *Registry) Reachable(ctx context.Context) error {
 	return nil
 }
 
+// UnavailableError is every error of a request etcd did not answer in time
+// or refused. Its text is "registry unavailable: <what>: <cause>", whatever
+// wraps it (errors.As finds it), and errors.Is(err, ErrUnavailable) holds.
+type UnavailableError struct{ err error }
+
+func (e *UnavailableError) Error() string { return e.err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.err }
+
 // unavailable wraps err, the failure of doing what, with ErrUnavailable. A
 // request that ran out of time says so in words.
 func (r *Registry) unavailable(what string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %s: etcd did not answer within %s", ErrUnavailable, what, r.timeout)
+		return &UnavailableError{fmt.Errorf("%w: %s: etcd did not answer within %s", ErrUnavailable, what, r.timeout)}
 	}
-	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+	return &UnavailableError{fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)}
 }
