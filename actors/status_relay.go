@@ -108,10 +108,12 @@ func (r *statusRelay) send(ctx actor.Context, to []membership.Member, changes []
 	}
 }
 
+// changeToWire is a checker's state change as the status it set: its time
+// is both when it was checked and since when the state holds.
 func changeToWire(e StatusChanged) *peerpb.StatusChange {
-	return &peerpb.StatusChange{Url: e.URL, State: string(e.State), Previous: string(e.Previous), Code: int32(e.Code),
-		Error: e.Error, ErrorKind: string(e.ErrorKind), LatencyMs: e.LatencyMS,
-		CheckedAt: unixNano(e.At), Since: unixNano(e.At), PreviousSince: unixNano(e.PreviousSince)}
+	return statusToWire(PeerStatus{URL: e.URL, Previous: e.Previous, PreviousSince: e.PreviousSince,
+		Status: health.Status{State: e.State, Code: e.Code, Error: e.Error, ErrorKind: e.ErrorKind,
+			LatencyMS: e.LatencyMS, CheckedAt: &e.At, Since: e.At}})
 }
 
 func statusToWire(p PeerStatus) *peerpb.StatusChange {
