@@ -53,16 +53,7 @@ const (
 
 // client is shared by every request of the package; it does not follow
 // redirects.
-var client = &http.Client{
-	Timeout: 60 * time.Second,
-	Transport: &http.Transport{
-		Proxy:               nil,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     30 * time.Second,
-	},
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+var client = harness.NewClient(64)
 
 // cluster is N spo2 members sharing one etcd under one CLUSTER_NAME. Member
 // i is named "m<i+1>" (its CLUSTER_MEMBER) and has its own DB_PATH.

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +19,7 @@ type (
 )
 
 // client does not follow redirects: the tests look at them.
-var client = &http.Client{
-	Timeout: 60 * time.Second,
-	Transport: &http.Transport{
-		Proxy:               nil,
-		MaxIdleConns:        512,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     30 * time.Second,
-	},
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+var client = harness.NewClient(256)
 
 // send performs one request without failing the test (for goroutines).
 func send(method, u string, body []byte, header ...string) (response, error) {

@@ -5,7 +5,23 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
+
+// NewClient returns the HTTP client of a test package: a request gives up
+// after 60 s, a redirect is an answer (the tests look at them), and up to
+// perHost connections to one host are kept open between requests.
+func NewClient(perHost int) *http.Client {
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			Proxy:               nil,
+			MaxIdleConnsPerHost: perHost,
+			IdleConnTimeout:     30 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
 
 // Response is a whole HTTP answer, body read.
 type Response struct {
